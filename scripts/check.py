@@ -1,0 +1,173 @@
+"""One check run: read every source, build the tables, and collect validation and deadline findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import Config, StaffMember
+from .deadlines import deadline_findings
+from .errors import ConfigError, SourceError
+from .findings import ERROR, Finding, sort_key
+from .schema import TableSchema, load_schemas
+from .sources import Workbook
+from .sources.excel import read_workbook
+from .tables import Table, read_sheet_table
+from .textnorm import fold
+from .validation import Rules, validate
+from .workcal import WorkCalendar
+
+log = logging.getLogger("huifang.check")
+
+Opener = Callable[[object], Workbook]
+
+
+@dataclass
+class SheetReport:
+    title: str
+    table: str | None
+    rows: int
+
+
+@dataclass
+class SourceReport:
+    name: str
+    path: str
+    error: str | None = None
+    sheets: list[SheetReport] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StaffDirectory:
+    members: tuple[StaffMember, ...]
+
+    def names(self) -> frozenset[str]:
+        return frozenset(fold(m.name) for m in self.members)
+
+    def get(self, name: str | None) -> StaffMember | None:
+        if not name:
+            return None
+        key = fold(name)
+        return next((m for m in self.members if fold(m.name) == key), None)
+
+    def team_of(self, supervisor: StaffMember) -> tuple[StaffMember, ...]:
+        key = fold(supervisor.name)
+        return tuple(m for m in self.members if m.supervisor and fold(m.supervisor) == key)
+
+
+@dataclass
+class CheckResult:
+    now: dt.datetime
+    sources: list[SourceReport]
+    findings: list[Finding]
+    tables: list[Table]
+    staff: StaffDirectory
+    notices: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # sheets matched to no table
+
+    @property
+    def source_failed(self) -> bool:
+        return any(s.error for s in self.sources)
+
+    @property
+    def exit_code(self) -> int:
+        if self.source_failed:
+            return 2
+        return 1 if any(f.severity == ERROR for f in self.findings) else 0
+
+
+def open_source(source) -> Workbook:  # type: ignore[no-untyped-def]
+    if source.path is None:
+        raise SourceError(source.name, "Google Sheets sources are not supported by this version")
+    return read_workbook(source.path, source.name)
+
+
+def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchema] | None = None,
+              opener: Opener = open_source) -> CheckResult:
+    """Check every source of ``config`` at ``now`` (aware). Unreadable sources are reported, not raised."""
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone")
+    now = now.astimezone(config.timezone)
+    schemas = schemas if schemas is not None else load_schemas(*config.schema_dirs)
+    reports: list[SourceReport] = []
+    tables: list[Table] = []
+    ignored: list[str] = []
+    for source in config.sources:
+        report = SourceReport(source.name, str(source.path or source.google_sheet or ""))
+        reports.append(report)
+        for title, table_name in source.tables.items():
+            if table_name not in schemas:
+                raise ConfigError(f"sources[{source.name}].tables.{title}: unknown table {table_name!r} "
+                                  f"(known: {', '.join(sorted(schemas))})")
+        try:
+            workbook = opener(source)
+            _read_tables(source.name, source.tables, workbook, schemas, report, tables, ignored)
+        except SourceError as exc:
+            report.error = exc.reason
+            log.warning("source %s could not be read: %s", source.name, exc.reason)
+    staff = _directory(config, tables)
+    rules = Rules(staff=staff.names() if staff.members else None, quiet_hours=config.quiet_hours)
+    calendar = WorkCalendar(config.calendar.country, config.calendar.extra_holidays, config.calendar.extra_workdays)
+    findings: list[Finding] = []
+    for table in tables:
+        findings.extend(table.findings)
+        findings.extend(validate(table, rules))
+        findings.extend(deadline_findings(table, calendar, config.timezone, now))
+    findings.sort(key=sort_key)
+    notices = [
+        f"{year} 年的法定节假日/调休数据尚未收录：按周末加配置中的 calendar 计算工作日"
+        for year in sorted(calendar.uncovered)
+    ]
+    for note in notices:
+        log.warning(note)
+    return CheckResult(now, reports, findings, tables, staff, notices, ignored)
+
+
+def _read_tables(source: str, mapping: dict[str, str], workbook: Workbook, schemas: dict[str, TableSchema],
+                 report: SourceReport, tables: list[Table], ignored: list[str]) -> None:
+    by_title = {fold(title): name for title, name in mapping.items()}
+    found = set()
+    candidates = list(schemas.values())
+    for sheet in workbook.sheets:
+        schema_name = by_title.get(fold(sheet.title))
+        if schema_name is not None:
+            found.add(fold(sheet.title))
+        table = read_sheet_table(source, sheet, schemas[schema_name] if schema_name else None, candidates, sheet.url)
+        if table is None:
+            ignored.append(f"{source}: {sheet.title}")
+            log.info("%s: sheet %r matches no table; ignored", source, sheet.title)
+            report.sheets.append(SheetReport(sheet.title, None, 0))
+            continue
+        tables.append(table)
+        report.sheets.append(SheetReport(sheet.title, table.schema.name, len(table.records)))
+    missing = [title for title in mapping if fold(title) not in found]
+    if missing:
+        titles = "、".join(s.title for s in workbook.sheets)
+        raise SourceError(source, f"worksheet {'、'.join(missing)} not found (the workbook has: {titles})")
+
+
+def _directory(config: Config, tables: list[Table]) -> StaffDirectory:
+    members = list(config.staff)
+    known = {fold(m.name) for m in members}
+    for table in tables:
+        if table.schema.name != "staff":
+            continue
+        for record in table.records:
+            if record.get("name") and record.get("email") and fold(record["name"]) not in known:
+                known.add(fold(record["name"]))
+                members.append(StaffMember(
+                    name=record["name"], email=record["email"], role=record.get("role", "") or "",
+                    supervisor=record.get("supervisor"), active=record.get("active", True),
+                ))
+    for i, member in enumerate(config.staff):
+        if member.supervisor and fold(member.supervisor) not in known:
+            raise ConfigError(f"{config.path or 'configuration'}: staff.{i}.supervisor: "
+                              f"{member.supervisor!r} is not in the staff list")
+    return StaffDirectory(tuple(members))
+
+
+def resolve_paths(paths: list[str]) -> list[Path]:
+    return [Path(p) for p in paths]

@@ -1,0 +1,88 @@
+"""Command line: the only layer that reads the clock, the environment and argv."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .config import Config, config_for_files, load_config
+from .errors import ConfigError, HuifangError
+
+DEFAULT_CONFIG = "huifang.yaml"
+
+
+def parse_now(text: str | None, config: Config) -> dt.datetime:
+    """``--now`` (ISO; a naive value is in the configured zone) or the clock, read once per run."""
+    if text is None:
+        return dt.datetime.now(config.timezone)  # the run's one clock read
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--now: {text!r} is not an ISO date-time such as 2026-11-24T09:00") from None
+    return value.replace(tzinfo=config.timezone) if value.tzinfo is None else value.astimezone(config.timezone)
+
+
+def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
+    files = [Path(p) for p in paths]
+    if config_path:
+        config = load_config(Path(config_path))
+        return config_for_files(files, config) if files else config
+    if files:
+        return config_for_files(files)
+    if Path(DEFAULT_CONFIG).exists():
+        return load_config(Path(DEFAULT_CONFIG))
+    raise ConfigError(f"no configuration: pass --config FILE, workbook paths, or create {DEFAULT_CONFIG}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import run_check  # noqa: PLC0415
+    from .output import render_json, render_text  # noqa: PLC0415
+
+    config = resolve_config(args.config, args.paths)
+    result = run_check(config, parse_now(args.now, config))
+    out = render_json(result) if args.format == "json" else render_text(result, verbose=args.verbose)
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return result.exit_code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo  # noqa: PLC0415
+
+    return run_demo(args.now, Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="say more (ignored sheets, retries)")
+    parser = argparse.ArgumentParser(prog="run.py", description="Huifang (回访): reminders from shared logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", parents=[common], help="check workbooks against the schemas and deadlines")
+    check.add_argument("paths", nargs="*", help="workbooks to check directly (tables matched by headers)")
+    check.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
+    check.add_argument("--now", help="the moment to check at, ISO (default: now)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(func=cmd_check)
+
+    demo = sub.add_parser("demo", parents=[common], help="run on the bundled demo workbooks")
+    demo.add_argument("--now", default=None, help="the moment to run at (default: the demo's fixed morning)")
+    demo.add_argument("--out", default="demo-output", help="folder for the demo's output")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
+    )
+    try:
+        return args.func(args)
+    except HuifangError as exc:
+        print(f"huifang: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,237 @@
+"""The one YAML file a store edits, validated on load into frozen dataclasses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .errors import ConfigError
+from .schema import validate_document
+from .validation import DEFAULT_QUIET_HOURS, QuietWindow
+
+_WINDOW = r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*[-–~]\s*([01]?\d|2[0-3]):[0-5]\d\s*$"
+_STAFF_ITEM = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+        "role": {"type": "string"},
+        "supervisor": {"type": ["string", "null"]},
+        "active": {"type": "boolean"},
+    },
+    "required": ["name", "email"],
+    "additionalProperties": False,
+}
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "timezone": {"type": "string"},
+        "language": {"enum": ["zh-CN", "en"]},
+        "sources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "path": {"type": "string", "minLength": 1},
+                    "google_sheet": {"type": "string", "minLength": 1},
+                    "tables": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "required": ["name"],
+                "oneOf": [{"required": ["path"]}, {"required": ["google_sheet"]}],
+                "additionalProperties": False,
+            },
+        },
+        "staff": {"type": "array", "items": _STAFF_ITEM},
+        "mail": {
+            "type": "object",
+            "properties": {
+                "from": {"type": "string"},
+                "outbox": {"type": "string"},
+                "smtp": {"type": "object"},
+            },
+            "additionalProperties": False,
+        },
+        "state": {"type": "string"},
+        "schemas": {"type": "string"},
+        "calendar": {
+            "type": "object",
+            "properties": {
+                "country": {"type": "string", "minLength": 2},
+                "extra_holidays": {"type": "array", "items": {}},
+                "extra_workdays": {"type": "array", "items": {}},
+            },
+            "additionalProperties": False,
+        },
+        "quiet_hours": {"type": "array", "items": {"type": "string", "pattern": _WINDOW}},
+        "call_window": {"type": "string", "pattern": _WINDOW},
+        "schedule": {"type": "object"},
+        "google": {"type": "object"},
+        "report": {"type": "object"},
+        "escalation": {"type": "object"},
+        "log": {"type": "object"},
+    },
+    "required": ["sources"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    path: Path | None = None
+    google_sheet: str | None = None
+    tables: Mapping[str, str] = field(default_factory=dict)  # worksheet title -> schema name
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    name: str
+    email: str
+    role: str = ""
+    supervisor: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    country: str = "CN"
+    extra_holidays: frozenset[dt.date] = frozenset()
+    extra_workdays: frozenset[dt.date] = frozenset()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    base_dir: Path
+    timezone: ZoneInfo
+    sources: tuple[SourceConfig, ...]
+    staff: tuple[StaffMember, ...] = ()
+    mail_from: str = "回访提醒 <noreply@example.com>"
+    outbox: Path = Path("outbox")
+    smtp: Mapping[str, Any] | None = None
+    state: Path = Path("state.sqlite3")
+    schema_dirs: tuple[Path, ...] = ()
+    calendar: CalendarConfig = CalendarConfig()
+    quiet_hours: tuple[QuietWindow, ...] = DEFAULT_QUIET_HOURS
+    call_window: QuietWindow = (dt.time(9, 30), dt.time(11, 30))
+    language: str = "zh-CN"
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _window(text: str) -> QuietWindow:
+    start, end = re.split(r"\s*[-–~]\s*", text.strip())
+    return dt.time.fromisoformat(start.zfill(5)), dt.time.fromisoformat(end.zfill(5))
+
+
+def _dates(values: Any, where: str) -> frozenset[dt.date]:
+    out = set()
+    for i, value in enumerate(values or ()):
+        if isinstance(value, dt.date):
+            out.add(value)
+            continue
+        try:
+            out.add(dt.date.fromisoformat(str(value)))
+        except ValueError:
+            raise ConfigError(f"{where}[{i}]: {value!r} is not a date like 2026-10-10") from None
+    return frozenset(out)
+
+
+def timezone(name: str, where: str = "timezone") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown time zone {name!r} (use a name such as Asia/Shanghai)") from None
+
+
+def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
+    """Build a Config from a parsed YAML document; errors name the file and the key."""
+    where = str(path) if path else "configuration"
+    if document is None:
+        document = {}
+    validate_document(document, CONFIG_SCHEMA, where, ConfigError)
+
+    def rel(value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base_dir / p
+
+    sources = []
+    names = set()
+    for i, raw in enumerate(document["sources"]):
+        if raw["name"] in names:
+            raise ConfigError(f"{where}: sources.{i}.name: {raw['name']!r} is used twice")
+        names.add(raw["name"])
+        sources.append(SourceConfig(
+            name=raw["name"],
+            path=rel(raw["path"]) if "path" in raw else None,
+            google_sheet=raw.get("google_sheet"),
+            tables=dict(raw.get("tables") or {}),
+        ))
+    staff = tuple(StaffMember(
+        name=s["name"].strip(), email=s["email"].strip(), role=s.get("role", ""),
+        supervisor=(s.get("supervisor") or None), active=s.get("active", True),
+    ) for s in document.get("staff") or ())
+    mail = document.get("mail") or {}
+    cal = document.get("calendar") or {}
+    calendar = CalendarConfig(
+        country=cal.get("country", "CN"),
+        extra_holidays=_dates(cal.get("extra_holidays"), f"{where}: calendar.extra_holidays"),
+        extra_workdays=_dates(cal.get("extra_workdays"), f"{where}: calendar.extra_workdays"),
+    )
+    both = calendar.extra_holidays & calendar.extra_workdays
+    if both:
+        raise ConfigError(f"{where}: calendar: {min(both)} is both in extra_holidays and extra_workdays")
+    return Config(
+        path=path,
+        base_dir=base_dir,
+        timezone=timezone(document.get("timezone", "Asia/Shanghai"), f"{where}: timezone"),
+        sources=tuple(sources),
+        staff=staff,
+        mail_from=mail.get("from", Config.mail_from),
+        outbox=rel(mail.get("outbox", "outbox")),
+        smtp=mail.get("smtp"),
+        state=rel(document.get("state", "state.sqlite3")),
+        schema_dirs=(rel(document["schemas"]),) if document.get("schemas") else (),
+        calendar=calendar,
+        quiet_hours=tuple(_window(w) for w in document["quiet_hours"]) if "quiet_hours" in document else DEFAULT_QUIET_HOURS,
+        call_window=_window(document["call_window"]) if "call_window" in document else Config.call_window,
+        language=document.get("language", "zh-CN"),
+        raw=document,
+    )
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from exc
+    return parse_config(document, path.resolve(), path.resolve().parent)
+
+
+def config_for_files(paths: list[Path], base: Config | None = None) -> Config:
+    """A configuration that checks the given files directly, tables matched by their headers."""
+    sources = []
+    seen: set[str] = set()
+    for p in paths:
+        name = p.name if p.name not in seen else str(p)
+        seen.add(name)
+        sources.append(SourceConfig(name=name, path=p))
+    if base is None:
+        return Config(path=None, base_dir=Path.cwd(), timezone=ZoneInfo("Asia/Shanghai"), sources=tuple(sources))
+    from dataclasses import replace  # noqa: PLC0415
+
+    return replace(base, sources=tuple(sources))

@@ -1,0 +1,135 @@
+"""Deadline rules: what is overdue or due soon, for whom, by when.
+
+A rule (declared in the table's YAML) gives the start field and a length in hours or working days,
+or a field holding the due date itself; its warning window; what makes the task done; and who must
+do it. "N working days after D" counts from D+1 and ends at the end of that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+from .findings import Finding
+from .schema import Condition, DeadlineRule, LaterRow, comparable
+from .tables import Record, Table
+from .workcal import WorkCalendar
+
+_WEEKDAYS = "一二三四五六日"
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a task falls due. ``day`` is set for day deadlines, which end at the end of that day."""
+
+    at: dt.datetime  # aware; for a day deadline the last second of the day
+    day: dt.date | None = None
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        if self.day is not None:
+            return now.astimezone(self.at.tzinfo).date() > self.day
+        return now > self.at
+
+    def is_due_soon(self, now: dt.datetime, warn: dt.timedelta | None) -> bool:
+        if self.is_overdue(now):
+            return False
+        if warn is None:  # the due day itself
+            return now.astimezone(self.at.tzinfo).date() == (self.day or self.at.date())
+        return self.at - warn <= now
+
+    def describe(self) -> str:
+        if self.day is not None:
+            return f"{self.day:%m-%d}（周{_WEEKDAYS[self.day.weekday()]}）"
+        return f"{self.at:%m-%d %H:%M}"
+
+
+def localize(value: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A cell's datetime in the store's zone: naive values are local wall-clock time."""
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+
+
+def end_of_day(day: dt.date, tz: ZoneInfo) -> Due:
+    return Due(dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=tz), day)
+
+
+def compute_due(rule: DeadlineRule, record: Record, calendar: WorkCalendar, tz: ZoneInfo) -> Due | None:
+    """The deadline of ``rule`` for one record, or None when the row's dates do not allow one."""
+    if rule.due_field is not None:
+        if rule.due_field in record.invalid:
+            return None
+        value = record.get(rule.due_field)
+        if isinstance(value, dt.datetime):
+            return Due(localize(value, tz))
+        if isinstance(value, dt.date):
+            return end_of_day(value, tz)
+    if rule.start is None or rule.after is None:
+        return None
+    start = record.get(rule.start)
+    if not isinstance(start, dt.date):
+        return None
+    if rule.after.working_days is not None:
+        start_day = localize(start, tz).date() if isinstance(start, dt.datetime) else start
+        return end_of_day(calendar.add_working_days(start_day, rule.after.working_days), tz)
+    if not isinstance(start, dt.datetime):
+        start = dt.datetime.combine(start, dt.time())
+    return Due(localize(start, tz) + rule.after.delta)
+
+
+class _LaterRows:
+    """Per (same-field value), the values of ``field`` on every row: answers LaterRow conditions."""
+
+    def __init__(self, table: Table):
+        self.table = table
+        self.index: dict[tuple[str, str], dict[Any, list[tuple[int, Any]]]] = {}
+
+    def done(self, cond: LaterRow, record: Record) -> bool:
+        key = record.get(cond.same)
+        threshold = record.get(cond.gte_field)
+        if key is None or threshold is None:
+            return False
+        by_key = self.index.get((cond.same, cond.field))
+        if by_key is None:
+            by_key = defaultdict(list)
+            for other in self.table.records:
+                if other.get(cond.same) is not None and other.get(cond.field) is not None:
+                    by_key[other[cond.same]].append((other.row, comparable(other[cond.field])))
+            self.index[(cond.same, cond.field)] = by_key
+        limit = comparable(threshold)
+        return any(row != record.row and value >= limit for row, value in by_key.get(key, ()))
+
+
+def is_done(rule: DeadlineRule, record: Record, later: _LaterRows) -> bool:
+    for cond in rule.done_when:
+        if isinstance(cond, Condition):
+            if cond.holds(record):
+                return True
+        elif later.done(cond, record):
+            return True
+    return False
+
+
+def deadline_findings(table: Table, calendar: WorkCalendar, tz: ZoneInfo, now: dt.datetime) -> Iterator[Finding]:
+    """``X_overdue`` and ``X_due_soon`` findings of every deadline rule of the table at ``now``."""
+    later = _LaterRows(table)
+    for rule in table.schema.deadlines:
+        warn = rule.warn.delta if rule.warn is not None else None
+        point = rule.fill or rule.due_field or rule.start
+        for record in table.records:
+            due = compute_due(rule, record, calendar, tz)
+            if due is None:
+                continue
+            overdue = due.is_overdue(now)
+            if not overdue and not due.is_due_soon(now, warn):
+                continue
+            if is_done(rule, record, later):
+                continue
+            who = record.get(table.schema.customer) if table.schema.customer else None
+            suffix = f"（{who}）" if who else ""
+            if overdue:
+                rule_id, text = f"{rule.rule}_overdue", f"{rule.label}已逾期：应于 {due.describe()} 前完成{suffix}"
+            else:
+                rule_id, text = f"{rule.rule}_due_soon", f"{rule.label}即将到期：请于 {due.describe()} 前完成{suffix}"
+            yield table.finding(rule_id, record, point, text, assignee=record.get(rule.assignee), due=due.at)

@@ -1,0 +1,120 @@
+"""Validation rules over a table's records: blanks, expectations, staff names, duplicates, repeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterator
+
+from .findings import Finding, mask_phone
+from .tables import Record, Table
+from .textnorm import fold
+
+QuietWindow = tuple[dt.time, dt.time]
+DEFAULT_QUIET_HOURS: tuple[QuietWindow, ...] = ((dt.time(12), dt.time(14)), (dt.time(21), dt.time(9)))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What validation needs besides the table: who the staff are and when customers rest."""
+
+    staff: frozenset[str] | None = None  # folded names; None: no directory, so no unknown_staff check
+    quiet_hours: tuple[QuietWindow, ...] = DEFAULT_QUIET_HOURS
+
+
+def in_window(moment: dt.time, window: QuietWindow) -> bool:
+    start, end = window
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end  # wraps past midnight
+
+
+def format_windows(windows: tuple[QuietWindow, ...]) -> str:
+    return "、".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in windows)
+
+
+def validate(table: Table, rules: Rules) -> list[Finding]:
+    """Every validation finding of the table, in row order (deadlines are decided elsewhere)."""
+    findings: list[Finding] = []
+    for record in table.records:
+        findings.extend(_row_findings(table, record, rules))
+    findings.extend(_duplicates(table))
+    findings.extend(_repeats(table))
+    return findings
+
+
+def _row_findings(table: Table, record: Record, rules: Rules) -> Iterator[Finding]:
+    for spec in table.schema.fields:
+        name = spec.name
+        if name not in table.columns:
+            continue
+        value = record.get(name)
+        if value is None and name not in record.invalid:
+            needed = (
+                spec.required
+                or (spec.required_when is not None and spec.required_when.holds(record))
+                or (spec.required_unless is not None and not spec.required_unless.holds(record))
+            )
+            if needed:
+                yield table.finding(spec.missing_rule, record, name, _missing_message(table, spec.name, spec.missing_rule))
+        if spec.expect is not None and spec.expect.when.holds(record) and name not in record.invalid:
+            if value != spec.expect.value:
+                yield table.finding(spec.expect.rule, record, name, spec.expect.message)
+        if value is None:
+            continue
+        if spec.type == "staff" and rules.staff is not None and fold(value) not in rules.staff:
+            yield table.finding("unknown_staff", record, name, f"{table.label_of(name)}「{value}」不在员工名单中")
+        if spec.quiet_hours and isinstance(value, dt.datetime):
+            moment = value.time()
+            if moment != dt.time() and any(in_window(moment, w) for w in rules.quiet_hours):
+                yield table.finding(
+                    "callback_in_quiet_hours", record, name,
+                    f"{table.label_of(name)} {value:%H:%M} 在客户休息时段（{format_windows(rules.quiet_hours)}）",
+                )
+
+
+def _missing_message(table: Table, name: str, rule: str) -> str:
+    if rule == "test_drive_without_license":
+        return f"{table.label_of(name)}未登记：没有驾照不能试驾"
+    return f"{table.label_of(name)}未填写（必填）"
+
+
+def _duplicates(table: Table) -> Iterator[Finding]:
+    for spec in table.schema.fields:
+        if not spec.unique or spec.name not in table.columns:
+            continue
+        first_row: dict[str, int] = {}
+        for record in table.records:
+            value = record.get(spec.name)
+            if value is None:
+                continue
+            key = fold(str(value))
+            if key in first_row:
+                yield table.finding(
+                    "duplicate_id", record, spec.name,
+                    f"{table.label_of(spec.name)}「{value}」与第 {first_row[key]} 行重复",
+                )
+            else:
+                first_row[key] = record.row
+
+
+def _repeats(table: Table) -> Iterator[Finding]:
+    repeat = table.schema.repeat
+    if repeat is None or repeat.key not in table.columns or repeat.time not in table.columns:
+        return
+    window = dt.timedelta(days=repeat.days)
+    dated = sorted(
+        (r for r in table.records if r.get(repeat.key) is not None and isinstance(r.get(repeat.time), dt.datetime)),
+        key=lambda r: (r[repeat.time], r.row),
+    )
+    last_seen: dict[object, Record] = {}
+    for record in dated:
+        key, at = record[repeat.key], record[repeat.time]
+        earlier = last_seen.get(key)
+        if earlier is not None and at - earlier[repeat.time] <= window:
+            yield table.finding(
+                repeat.rule, record, repeat.key,
+                f"该客户（{mask_phone(str(key))}）{repeat.days:g} 天内已投诉过："
+                f"第 {earlier.row} 行，{earlier[repeat.time]:%Y-%m-%d %H:%M}",
+            )
+        last_seen[key] = record
