@@ -116,7 +116,8 @@ def deadline_findings(table: Table, calendar: WorkCalendar, tz: ZoneInfo, now: d
     later = _LaterRows(table)
     for rule in table.schema.deadlines:
         warn = rule.warn.delta if rule.warn is not None else None
-        point = rule.fill or rule.due_field or rule.start
+        # Point at the cell that completes the task, else the one the deadline comes from.
+        point = next((f for f in (rule.fill, rule.due_field, rule.start) if f and f in table.columns), None)
         for record in table.records:
             due = compute_due(rule, record, calendar, tz)
             if due is None:

@@ -71,7 +71,8 @@ def _read(path: Path, name: str) -> Workbook:
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as exc:
         if suffix in OPENPYXL_FALLBACK and kind == "zip":
             return _read_openpyxl(path, name, exc)
-        raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); open it in Excel or WPS and save it as .xlsx") from exc
+        raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); if it has a password save an "
+                                "unprotected copy, otherwise open it in Excel or WPS and save it as .xlsx") from exc
 
 
 def _short(exc: BaseException) -> str:
@@ -122,7 +123,7 @@ def _read_openpyxl(path: Path, name: str, cause: BaseException) -> Workbook:
         def read() -> Grid:
             # Dimensions written by some producers claim 1,048,576 rows; read what is really there.
             ws.reset_dimensions()
-            return Grid(rows=enumerate(ws.iter_rows(values_only=True), start=1))
+            return Grid(rows=_quietly(enumerate(ws.iter_rows(values_only=True), start=1)))
 
         return read
 
@@ -132,6 +133,13 @@ def _read_openpyxl(path: Path, name: str, cause: BaseException) -> Workbook:
         if ws.__class__.__name__ == "ReadOnlyWorksheet"
     )
     return Workbook(name=name, path=str(path), sheets=sheets)
+
+
+def _quietly(rows: Iterator[Row]) -> Iterator[Row]:
+    """openpyxl warns about every extension it drops; the data is unaffected."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield from rows
 
 
 def _read_csv(path: Path, name: str) -> Workbook:

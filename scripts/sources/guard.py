@@ -41,9 +41,9 @@ def check_zip(path: Path, name: str) -> bool:
         names = {m.filename for m in members}
         if "Index/Document.iwa" in names or any(n.startswith("Index/") and n.endswith(".iwa") for n in names):
             raise SourceError(name, "this is an Apple Numbers file; export it as .xlsx (File > Export To > Excel)")
-        if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names and "content.xml" not in names:
+        if "[Content_Types].xml" not in names and "content.xml" not in names:
             raise SourceError(name, "this zip file is not an Excel or OpenDocument workbook")
-        if "xl/workbook.bin" in names:
+        if any(n.endswith("workbook.bin") for n in names):
             raise SourceError(name, "binary .xlsb workbooks are not supported; save it as .xlsx")
         total = 0
         for member in members:
@@ -61,7 +61,7 @@ def check_zip(path: Path, name: str) -> bool:
                     head = fh.read(_XML_HEAD)
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                     raise SourceError(name, f"{member.filename} declares a DTD or entities, which workbooks never do: refusing it")
-                if member.filename == "xl/workbook.xml":
+                if member.filename.endswith("workbook.xml"):
                     epoch1904 = _date1904(archive.read(member))
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
