@@ -156,10 +156,11 @@ def _directory(config: Config, tables: list[Table]) -> StaffDirectory:
         if table.schema.name != "staff":
             continue
         for record in table.records:
-            if record.get("name") and record.get("email") and fold(record["name"]) not in known:
+            # A name with an unreadable email is still a known colleague; they just get no email.
+            if record.get("name") and fold(record["name"]) not in known:
                 known.add(fold(record["name"]))
                 members.append(StaffMember(
-                    name=record["name"], email=record["email"], role=record.get("role", "") or "",
+                    name=record["name"], email=record.get("email", ""), role=record.get("role", "") or "",
                     supervisor=record.get("supervisor"), active=record.get("active", True),
                 ))
     for i, member in enumerate(config.staff):
