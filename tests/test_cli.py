@@ -1,0 +1,118 @@
+"""`run.py check` and `run.py demo` as a user and a program see them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts.cli import main
+from tests.helpers import VISITOR_HEADERS, visitor, write_xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+FINDING_KEYS = {"rule", "severity", "source", "sheet", "row", "column", "cell", "header", "assignee", "due", "message"}
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_json_output_follows_the_contract():
+    proc = run("check", "--config", "demo/huifang.yaml", "--now", "2026-11-27T09:00", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["now"] == "2026-11-27T09:00:00+08:00"
+    assert [s["name"] for s in data["sources"]] == ["展厅", "客服"]
+    assert all(s["error"] is None for s in data["sources"])
+    sheets = {sh["title"]: (sh["table"], sh["rows"]) for sh in data["sources"][0]["sheets"]}
+    assert sheets["来店登记"] == ("visitor_log", 13) and sheets["月度汇总"] == (None, 0)
+    assert data["sources"][1]["sheets"][1] == {"title": "回访记录", "table": "callback_log", "rows": 6}
+    for f in data["findings"]:
+        assert FINDING_KEYS <= f.keys()
+    rules = {f["rule"] for f in data["findings"]}
+    assert {"missing_required", "invalid_value", "card_not_created", "test_drive_without_license", "duplicate_id",
+            "unknown_staff", "callback_in_quiet_hours", "repeat_complainant"} <= rules
+    assert {"followup_overdue", "followup_due_soon", "complaint_reply_overdue", "complaint_reply_due_soon",
+            "dept_order_overdue", "dept_order_due_soon", "complaint_callback_overdue", "thank_you_call_overdue",
+            "thank_you_call_due_soon", "delivery_callback_overdue", "delivery_callback_due_soon", "callback_overdue",
+            "callback_due_soon"} <= rules
+    reply = next(f for f in data["findings"] if f["rule"] == "complaint_reply_overdue")
+    assert (reply["sheet"], reply["cell"], reply["row"], reply["column"], reply["header"], reply["assignee"], reply["due"]) == (
+        "投诉登记", "M9", 9, "first_reply_at", "首次回复时间", "赵敏", "2026-11-27T08:00:00+08:00")
+    assert not any("13811112222" in f["message"] for f in data["findings"])
+
+
+def test_text_output_names_sheet_and_cell():
+    proc = run("check", "--config", "demo/huifang.yaml", "--now", "2026-11-27T09:00")
+    assert proc.returncode == 1
+    assert "来店登记!E11" in proc.stdout and "联系电话未填写（必填）" in proc.stdout
+    assert "== 客服" in proc.stdout
+
+
+def test_exit_0_when_clean_and_files_checked_directly(tmp_path):
+    path = write_xlsx(tmp_path / "ok.xlsx", {"来店": [VISITOR_HEADERS, visitor(
+        登记时间="2026-11-26 10:00", 来访方式="来店", 客户姓名="陈先生", 联系电话=13812345678, 信息来源="网络",
+        销售顾问="张伟", 是否建卡="是")]})
+    proc = run("check", str(path), "--now", "2026-11-27T09:00", "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["findings"] == []
+
+
+def test_exit_2_when_a_source_cannot_be_read_but_the_others_are_printed(tmp_path):
+    bad = tmp_path / "坏.xlsx"
+    bad.write_bytes(b"PK\x03\x04broken")
+    good = write_xlsx(tmp_path / "好.xlsx", {"来店": [VISITOR_HEADERS, visitor(登记时间="2026-11-26 10:00")]})
+    proc = run("check", str(bad), str(good), "--now", "2026-11-27T09:00", "--format", "json")
+    assert proc.returncode == 2
+    data = json.loads(proc.stdout)
+    assert "incomplete or corrupt" in data["sources"][0]["error"]
+    assert data["findings"] and all(f["source"] == "好.xlsx" for f in data["findings"])
+
+
+@pytest.mark.parametrize("config, message", [
+    ("sources: [{name: a}]", "sources.0"),
+    ("sources: []\ntimezone: Mars/Base", "timezone"),
+    ("sources: []\nquiet_hours: ['25:00-26:00']", "quiet_hours.0"),
+    ("sources: [{name: a, path: a.xlsx, tables: {x: nosuch}}]", "unknown table 'nosuch'"),
+    ("sources: []\nstaff: [{name: 张伟, email: zw@example.com, supervisor: 谁}]", "staff.0.supervisor"),
+    ("sources: [\n  - name: a", "not valid YAML at line"),
+    ("sources: []\nemial: x", "'emial' was unexpected"),
+])
+def test_bad_config_exits_2_naming_the_key(tmp_path, config, message):
+    (tmp_path / "huifang.yaml").write_text(config, encoding="utf-8")
+    (tmp_path / "a.xlsx").write_bytes((ROOT / "tests/fixtures/producer_libreoffice.xlsx").read_bytes())
+    proc = run("check", "--config", str(tmp_path / "huifang.yaml"), "--now", "2026-11-27T09:00")
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_now_is_a_usage_error(capsys):
+    assert main(["check", "--config", str(ROOT / "demo/huifang.yaml"), "--now", "tomorrow"]) == 2
+    assert "--now" in capsys.readouterr().err
+
+
+def test_verbose_says_which_sheets_were_ignored():
+    proc = run("check", "-v", "--config", "demo/huifang.yaml", "--now", "2026-11-27T09:00")
+    assert "[月度汇总] 未识别为任何登记表，已跳过" in proc.stdout
+
+
+def test_demo_runs_without_configuration_and_says_where_output_went(tmp_path):
+    proc = run("demo", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert str(tmp_path / "out" / "check.json") in proc.stdout
+    data = json.loads((tmp_path / "out" / "check.json").read_text(encoding="utf-8"))
+    assert data["now"] == "2026-11-27T09:00:00+08:00" and len(data["findings"]) >= 30
+
+
+def test_bundled_demo_workbooks_match_their_generator(tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    from scripts.demo import write_demo
+
+    for fresh in write_demo(tmp_path):
+        bundled = ROOT / "demo" / fresh.name
+        a, b = CalamineWorkbook.from_path(str(fresh)), CalamineWorkbook.from_path(str(bundled))
+        assert a.sheet_names == b.sheet_names
+        for name in a.sheet_names:
+            assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
