@@ -119,13 +119,13 @@ def deadline_findings(table: Table, calendar: WorkCalendar, tz: ZoneInfo, now: d
         # Point at the cell that completes the task, else the one the deadline comes from.
         point = next((f for f in (rule.fill, rule.due_field, rule.start) if f and f in table.columns), None)
         for record in table.records:
+            if is_done(rule, record, later):  # most rows of a long log are done: ask that first
+                continue
             due = compute_due(rule, record, calendar, tz)
             if due is None:
                 continue
             overdue = due.is_overdue(now)
             if not overdue and not due.is_due_soon(now, warn):
-                continue
-            if is_done(rule, record, later):
                 continue
             who = record.get(table.schema.customer) if table.schema.customer else None
             suffix = f"（{who}）" if who else ""

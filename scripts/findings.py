@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
@@ -51,8 +50,9 @@ def mask_phone(phone: str | None) -> str | None:
     return "*" * (len(phone) - 2) + phone[-2:]
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
+    """Immutable; a NamedTuple because a big log yields 100k of them and tuples are built fastest."""
+
     rule: str
     source: str
     sheet: str | None
@@ -61,18 +61,14 @@ class Finding:
     cell: str | None  # A1 reference within the sheet, e.g. "G7"
     header: str | None  # the header text as the sheet has it
     message: str
-    severity: str = ""
+    severity: str = ""  # filled from the rule by make_finding
     table: str | None = None
     assignee: str | None = None
     due: dt.datetime | None = None
     customer: str | None = None
     phone: str | None = None  # full number: only the assignee's own reminder shows it
-    key: str | None = None  # the record's business identity, stable when rows move
+    key: tuple | None = None  # the record's business identity (table, values...), stable when rows move
     url: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.severity:
-            object.__setattr__(self, "severity", severity_of(self.rule))
 
     @property
     def location(self) -> str:
@@ -85,15 +81,18 @@ class Finding:
             return f"{self.sheet}!{self.row}:{self.row}"
         return self.sheet
 
-    def with_(self, **changes: Any) -> "Finding":
-        return replace(self, **changes)
-
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["due"] = self.due.isoformat() if self.due else None
         del data["phone"], data["key"], data["customer"]
         return data
 
 
+def make_finding(rule: str, **fields: Any) -> Finding:
+    """A Finding whose severity follows from its rule id."""
+    return Finding(rule=rule, severity=fields.pop("severity", None) or severity_of(rule), **fields)
+
+
 def sort_key(f: Finding) -> tuple:
-    return (f.source, f.sheet or "", f.row or 0, f.cell or "", f.rule)
+    cell = f.cell or ""
+    return (f.source, f.sheet or "", f.row or 0, len(cell), cell, f.rule)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import unicodedata
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .coerce import to_text
-from .findings import Finding, column_letter
+from .findings import Finding, column_letter, make_finding
 from .schema import FieldSpec, TableSchema
 from .sources import Row, Sheet
 
@@ -47,6 +48,7 @@ class Table:
     records: list[Record] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     url: str | None = None
+    _labels: dict[str, str] = field(default_factory=dict, repr=False)
 
     def header_of(self, name: str) -> str:
         column = self.columns.get(name)
@@ -54,7 +56,10 @@ class Table:
 
     def label_of(self, name: str) -> str:
         """The header for messages: the sheet's own words without ``*`` marks or a trailing note."""
-        return display_header(self.header_of(name))
+        label = self._labels.get(name)
+        if label is None:
+            label = self._labels[name] = display_header(self.header_of(name))
+        return label
 
     def cell_of(self, name: str, row: int) -> str | None:
         column = self.columns.get(name)
@@ -69,8 +74,8 @@ class Table:
             extra.setdefault("phone", record.get(schema.phone) if schema.phone else None)
             extra.setdefault("key", record_key(schema, record))
             extra.setdefault("assignee", record.get(schema.owner) if schema.owner else None)
-        return Finding(
-            rule=rule,
+        return make_finding(
+            rule,
             source=self.source,
             sheet=self.sheet,
             row=row if row is not None else (self.header_row if rule == "missing_column" else None),
@@ -84,16 +89,9 @@ class Table:
         )
 
 
-def record_key(schema: TableSchema, record: Mapping[str, Any]) -> str:
+def record_key(schema: TableSchema, record: Mapping[str, Any]) -> tuple:
     """The business identity of a record (never its row number), used to recognise it across runs."""
-    parts = [f"{name}={_key_text(record.get(name))}" for name in schema.identity]
-    return f"{schema.name}|" + "|".join(parts)
-
-
-def _key_text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return (schema.name, *(record.get(name) for name in schema.identity))
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ def split_head(rows: Iterator[Row]) -> tuple[list[Row], Iterator[Row]]:
 class _Cells:
     """A field's converter with a memo for repeated cell texts (names, choices, sources repeat a lot)."""
 
-    __slots__ = ("name", "index", "convert", "memo", "spec")
+    __slots__ = ("name", "index", "convert", "memo", "spec", "native")
 
     def __init__(self, spec: FieldSpec, index: int, epoch1904: bool):
         self.spec = spec
@@ -161,8 +159,11 @@ class _Cells:
         self.index = index
         self.convert = spec.converter(epoch1904)
         self.memo: dict[str, Any] = {}
+        # A cell that already has the field's Python type needs no conversion (Excel dates, numbers).
+        self.native = _NATIVE.get(spec.type) if spec.min is None and spec.max is None else None
 
 
+_NATIVE = {"datetime": dt.datetime, "date": dt.date, "bool": bool, "int": int}
 _INVALID = object()
 
 
@@ -185,37 +186,46 @@ def _convert(cells: _Cells, value: Any) -> Any:
 
 
 def read_records(table: Table, rows: Iterable[Row], epoch1904: bool = False) -> None:
-    """Fill ``table.records`` from the rows below the header; unreadable cells become findings."""
+    """Fill ``table.records`` from the rows below the header; unreadable cells become findings.
+
+    This is the hot loop of a run (a million cells for a 100k-row log): cells whose type is already
+    right pass straight through, repeated texts are converted once.
+    """
     cells = [_Cells(table.schema.field(c.field), c.index, epoch1904) for c in table.columns.values()]
+    plan = [(c.name, c.index, c.memo, c.native, c) for c in cells]
+    need = max((c.index for c in cells), default=-1) + 1
     header_row = table.header_row
     records = table.records
     for number, values in rows:
         if number <= header_row:
             continue
+        if len(values) < need:  # ragged rows (CSV, openpyxl): pad once instead of checking every cell
+            values = [*values, *([None] * (need - len(values)))]
         record = Record(number)
         invalid: list[tuple[str, Any, str]] | None = None
-        width = len(values)
-        for c in cells:
-            if c.index >= width:
-                continue
-            value = values[c.index]
-            if value is None or value == "":
-                continue
-            if type(value) is str:
-                out = c.memo.get(value, _INVALID)
+        for name, index, memo, native, c in plan:
+            value = values[index]
+            kind = type(value)
+            if kind is str:
+                out = memo.get(value, _INVALID)
                 if out is _INVALID:
                     out = None if not value.strip() else _convert(c, value)
-                    if len(c.memo) < _MEMO_LIMIT:
-                        c.memo[value] = out
+                    if len(memo) < _MEMO_LIMIT:
+                        memo[value] = out
                 if out is None:
                     continue
+            elif kind is native:
+                record[name] = value
+                continue
+            elif value is None:
+                continue
             else:
                 out = _convert(c, value)
             if type(out) is Invalid:
                 invalid = invalid or []
-                invalid.append((c.name, value, out.reason))
+                invalid.append((name, value, out.reason))
                 continue
-            record[c.name] = out
+            record[name] = out
         if invalid:
             record.invalid = frozenset(name for name, _, _ in invalid)
             for name, value, reason in invalid:  # after the row is read, so the finding has its assignee
@@ -248,8 +258,8 @@ def read_sheet_table(source: str, sheet: Sheet, schema: TableSchema | None, cand
         match = match_header_row(schema, head, grid.first_col)
         if match is None:
             table = Table(source, sheet.title, schema, header_row=0, columns={}, url=url)
-            table.findings.append(Finding(
-                rule="missing_column", source=source, sheet=sheet.title, row=None, column=None, cell=None,
+            table.findings.append(make_finding(
+                "missing_column", source=source, sheet=sheet.title, row=None, column=None, cell=None,
                 header=None, table=schema.name, url=url,
                 message=f"前 {HEADER_SEARCH_ROWS} 行中找不到「{schema.title}」的表头（如 "
                         + "、".join(f.header for f in schema.fields[:4]) + "）",

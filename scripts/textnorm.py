@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Traditional -> Simplified for the characters of the built-in tables, their choices and common
 # surnames. A store whose own headers use other traditional characters adds them as aliases.
@@ -52,6 +53,7 @@ _SPACE = re.compile(r"\s+")
 _TRAILING_NOTE = re.compile(r"\([^()]*\)$")
 
 
+@lru_cache(maxsize=8192)  # the same names and choices repeat down a log
 def fold(text: str) -> str:
     """The matching key of a header, choice or name: width, case, script, spaces and pinyin folded."""
     text = unicodedata.normalize("NFKC", str(text))

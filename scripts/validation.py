@@ -34,43 +34,50 @@ def format_windows(windows: tuple[QuietWindow, ...]) -> str:
 
 
 def validate(table: Table, rules: Rules) -> list[Finding]:
-    """Every validation finding of the table, in row order (deadlines are decided elsewhere)."""
+    """Every validation finding of the table (deadlines are decided elsewhere)."""
     findings: list[Finding] = []
-    for record in table.records:
-        findings.extend(_row_findings(table, record, rules))
+    findings.extend(_row_findings(table, rules))
     findings.extend(_duplicates(table))
     findings.extend(_repeats(table))
     return findings
 
 
-def _row_findings(table: Table, record: Record, rules: Rules) -> Iterator[Finding]:
-    for spec in table.schema.fields:
-        name = spec.name
-        if name not in table.columns:
-            continue
-        value = record.get(name)
-        if value is None and name not in record.invalid:
-            needed = (
-                spec.required
-                or (spec.required_when is not None and spec.required_when.holds(record))
-                or (spec.required_unless is not None and not spec.required_unless.holds(record))
-            )
-            if needed:
-                yield table.finding(spec.missing_rule, record, name, _missing_message(table, spec.name, spec.missing_rule))
-        if spec.expect is not None and spec.expect.when.holds(record) and name not in record.invalid:
-            if value != spec.expect.value:
-                yield table.finding(spec.expect.rule, record, name, spec.expect.message)
-        if value is None:
-            continue
-        if spec.type == "staff" and rules.staff is not None and fold(value) not in rules.staff:
-            yield table.finding("unknown_staff", record, name, f"{table.label_of(name)}「{value}」不在员工名单中")
-        if spec.quiet_hours and isinstance(value, dt.datetime):
-            moment = value.time()
-            if moment != dt.time() and any(in_window(moment, w) for w in rules.quiet_hours):
-                yield table.finding(
-                    "callback_in_quiet_hours", record, name,
-                    f"{table.label_of(name)} {value:%H:%M} 在客户休息时段（{format_windows(rules.quiet_hours)}）",
-                )
+def _row_findings(table: Table, rules: Rules) -> Iterator[Finding]:
+    # Sort the fields by check once per table: a 100k-row log runs this loop a million times.
+    present = [spec for spec in table.schema.fields if spec.name in table.columns]
+    required = [s for s in present if s.required]
+    conditional = [s for s in present if s.required_when is not None or s.required_unless is not None]
+    expects = [s for s in present if s.expect is not None]
+    staff = [s.name for s in present if s.type == "staff"] if rules.staff is not None else []
+    quiet = [s.name for s in present if s.quiet_hours]
+    for record in table.records:
+        invalid = record.invalid
+        for spec in required:
+            if spec.name not in record and spec.name not in invalid:
+                yield table.finding(spec.missing_rule, record, spec.name, _missing_message(table, spec.name, spec.missing_rule))
+        for spec in conditional:
+            if spec.name in record or spec.name in invalid:
+                continue
+            if (spec.required_when is not None and spec.required_when.holds(record)) or (
+                    spec.required_unless is not None and not spec.required_unless.holds(record)):
+                yield table.finding(spec.missing_rule, record, spec.name, _missing_message(table, spec.name, spec.missing_rule))
+        for spec in expects:
+            expect = spec.expect
+            if spec.name not in invalid and expect.when.holds(record) and record.get(spec.name) != expect.value:
+                yield table.finding(expect.rule, record, spec.name, expect.message)
+        for name in staff:
+            value = record.get(name)
+            if value is not None and fold(value) not in rules.staff:
+                yield table.finding("unknown_staff", record, name, f"{table.label_of(name)}「{value}」不在员工名单中")
+        for name in quiet:
+            value = record.get(name)
+            if isinstance(value, dt.datetime):
+                moment = value.time()
+                if moment != dt.time() and any(in_window(moment, w) for w in rules.quiet_hours):
+                    yield table.finding(
+                        "callback_in_quiet_hours", record, name,
+                        f"{table.label_of(name)} {value:%H:%M} 在客户休息时段（{format_windows(rules.quiet_hours)}）",
+                    )
 
 
 def _missing_message(table: Table, name: str, rule: str) -> str:

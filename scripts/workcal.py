@@ -30,6 +30,7 @@ class WorkCalendar:
         self._weekend = frozenset(getattr(self._lib, "weekend", {5, 6}))
         self._years: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = {}
         self._covered = _covered_years(self.country, self._lib)
+        self._added: dict[tuple[dt.date, int], dt.date] = {}  # a log has hundreds of rows per date
 
     def covers(self, year: int) -> bool:
         return year in self._covered
@@ -63,12 +64,16 @@ class WorkCalendar:
 
     def add_working_days(self, start: dt.date, count: int) -> dt.date:
         """The ``count``-th working day after ``start`` (counting from the next day); 0 gives ``start``."""
+        cached = self._added.get((start, count))
+        if cached is not None:
+            return cached
         day = start
         remaining = count
         while remaining > 0:
             day += dt.timedelta(days=1)
             if self.is_workday(day):
                 remaining -= 1
+        self._added[(start, count)] = day
         return day
 
     def workdays_between(self, start: dt.date, end: dt.date) -> Iterable[dt.date]:
