@@ -49,6 +49,46 @@ def cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from .jobs import run_job  # noqa: PLC0415
+
+    config = resolve_config(args.config, [])
+    result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run)
+    where = f" (outbox: {config.outbox / 'index.html'})" if args.dry_run or not config.smtp else ""
+    print(f"{args.job}: {len(result.messages)} messages; {result.delivery.summary()}{where}")
+    if any(s.error for s in result.check.sources):
+        for s in result.check.sources:
+            if s.error:
+                print(f"  could not read {s.name}: {s.error}", file=sys.stderr)
+        return 2
+    return 1 if result.delivery.failed or result.delivery.deferred else 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .ledger import Ledger  # noqa: PLC0415
+
+    config = resolve_config(args.config, [])
+    since = None
+    if args.since:
+        try:
+            since = dt.datetime.combine(dt.date.fromisoformat(args.since), dt.time(), config.timezone)
+        except ValueError:
+            raise ConfigError(f"--since: {args.since!r} is not a date such as 2026-11-01") from None
+    if not config.state.exists():
+        print("nothing sent yet")
+        return 0
+    ledger = Ledger(config.state)
+    try:
+        for e in ledger.history(since):
+            error = f"  ({e.error})" if e.error else ""
+            print(f"{e.updated_at[:16].replace('T', ' ')}  {e.status:<8} {e.kind:<10} {e.recipient:<28} {e.subject}{error}")
+        for r in ledger.runs(since):
+            print(f"{r.started_at[:16].replace('T', ' ')}  run {r.job:<12} {r.outcome or 'running':<8} {r.detail or ''}")
+    finally:
+        ledger.close()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo  # noqa: PLC0415
 
@@ -67,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--now", help="the moment to check at, ISO (default: now)")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(func=cmd_check)
+
+    run = sub.add_parser("run", parents=[common], help="run a job: reminders, digest or escalations")
+    run.add_argument("job", choices=("reminders", "digest", "escalations"))
+    run.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
+    run.add_argument("--now", help="the moment to run at, ISO (default: now)")
+    run.add_argument("--dry-run", action="store_true", help="write the emails to the outbox only; record nothing")
+    run.set_defaults(func=cmd_run)
+
+    history = sub.add_parser("history", parents=[common], help="what was sent to whom, and what failed")
+    history.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
+    history.add_argument("--since", help="from this date on (YYYY-MM-DD)")
+    history.set_defaults(func=cmd_history)
 
     demo = sub.add_parser("demo", parents=[common], help="run on the bundled demo workbooks")
     demo.add_argument("--now", default=None, help="the moment to run at (default: the demo's fixed morning)")

@@ -54,7 +54,21 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "properties": {
                 "from": {"type": "string"},
                 "outbox": {"type": "string"},
-                "smtp": {"type": "object"},
+                "smtp": {
+                    "type": "object",
+                    "properties": {
+                        "host": {"type": "string", "minLength": 1},
+                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                        "security": {"enum": ["starttls", "ssl", "none"]},
+                        "username": {"type": "string"},
+                        "password_env": {"type": "string", "minLength": 1},
+                        "password_file": {"type": "string", "minLength": 1},
+                        "timeout": {"type": "number", "exclusiveMinimum": 0},
+                    },
+                    "required": ["host"],
+                    "not": {"required": ["password"]},
+                    "additionalProperties": False,
+                },
             },
             "additionalProperties": False,
         },

@@ -134,3 +134,20 @@ def deadline_findings(table: Table, calendar: WorkCalendar, tz: ZoneInfo, now: d
             else:
                 rule_id, text = f"{rule.rule}_due_soon", f"{rule.label}即将到期：请于 {due.describe()} 前完成{suffix}"
             yield table.finding(rule_id, record, point, text, assignee=record.get(rule.assignee), due=due.at)
+
+
+@dataclass(frozen=True)
+class DueItem:
+    rule: str
+    assignee: str | None
+    done: bool
+
+
+def due_on(table: Table, calendar: WorkCalendar, tz: ZoneInfo, day: dt.date) -> Iterator[DueItem]:
+    """Every task of the table whose deadline falls on ``day``, done or not (for "done vs due" counts)."""
+    later = _LaterRows(table)
+    for rule in table.schema.deadlines:
+        for record in table.records:
+            due = compute_due(rule, record, calendar, tz)
+            if due is not None and (due.day or due.at.date()) == day:
+                yield DueItem(rule.rule, record.get(rule.assignee), is_done(rule, record, later))

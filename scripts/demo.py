@@ -48,6 +48,7 @@ VISITORS = [
     (11, D(2026, 11, 26, 15, 45), "来电", "周女士", "+86 138-0013-8000", None, "朋友介绍", "帕萨特", "B", "刘洋", None, None, None, None, None),
     (12, "2026-13-01", "来店", "何女士", 18800005555, None, "网络", "ID.3", "B", "王芳", "是", None, None, None, "日期写错"),
     (13, D(2026, 11, 26, 17, 10), "上门", "钱先生", 18600006666, None, "网络", "凌渡", "B", "张伟", "是", None, None, None, None),
+    (14, D(2026, 11, 27, 8, 40), "来电", "郭女士", 13566667777, None, "汽车之家", "途观L", "A", "王芳", "是", None, None, None, "想周末来试驾"),
 ]
 
 TEST_DRIVES = [
@@ -86,6 +87,8 @@ COMPLAINTS = [
      "售后部", D(2026, 11, 27, 12, 0), "处理中", None, None, None, None, None),
     ("TS-20261126-02", D(2026, 11, 26, 11, 30), "微信", "江女士", 13377778888, "<b>展厅空调太冷</b> & 没人理", "环境设施", "一般", "孙磊",
      None, None, "待处理", None, None, None, None, None),
+    ("TS-20261127-01", D(2026, 11, 27, 8, 30), "电话", "何先生", 13577778888, "交车时少了一把钥匙", "交车", "紧急", "孙磊",
+     "销售部", D(2026, 11, 27, 17, 0), "处理中", D(2026, 11, 27, 8, 50), None, None, None, None),
     ("TS-20261126-02", D(2026, 11, 26, 15, 0), "短信", "白先生", 13288889999, "预约保养无人接听", "服务态度", "一般", "小王",
      None, None, "待处理", D(2026, 11, 26, 15, 30), None, None, None, None),
 ]
@@ -169,6 +172,12 @@ def run_demo(now_text: str | None, out: Path) -> int:
     from .config import load_config  # noqa: PLC0415
     from .output import render_json, render_text  # noqa: PLC0415
 
+    from dataclasses import replace  # noqa: PLC0415
+
+    from .jobs import JOBS, run_job  # noqa: PLC0415
+    from .ledger import Ledger  # noqa: PLC0415
+    from .mailer import OutboxSender  # noqa: PLC0415
+
     config = load_config(DEMO_CONFIG)
     now = parse_now(now_text, config) if now_text else DEMO_NOW
     result = run_check(config, now)
@@ -177,8 +186,22 @@ def run_demo(now_text: str | None, out: Path) -> int:
     (out / "check.txt").write_text(text, encoding="utf-8")
     (out / "check.json").write_text(render_json(result), encoding="utf-8")
     sys.stdout.write(text)
+    # Every kind of email for the demo data, into a fresh outbox; the digest is rendered at 17:00.
+    outbox = out / "outbox"
+    for old in outbox.glob("*") if outbox.exists() else ():
+        old.unlink()
+    config = replace(config, outbox=outbox, smtp=None)
+    ledger = Ledger(":memory:")
+    counts = {}
+    with OutboxSender(outbox) as sender:
+        for job in JOBS:
+            at = now.replace(hour=17, minute=0) if job == "digest" else now
+            counts[job] = len(run_job(job, config, at, ledger=ledger, sender=sender).messages)
+    ledger.close()
     print(f"\n演示数据：{DEMO_DIR}")
     print(f"检查结果已写入：{(out / 'check.txt').resolve()} 和 {(out / 'check.json').resolve()}")
+    print(f"演示邮件（提醒 {counts['reminders']} 封，日报 {counts['digest']} 封，升级 {counts['escalations']} 封）："
+          f"{(outbox / 'index.html').resolve()}")
     return 0 if result.exit_code in (0, 1) else result.exit_code
 
 

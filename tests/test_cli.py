@@ -26,7 +26,7 @@ def test_json_output_follows_the_contract():
     assert [s["name"] for s in data["sources"]] == ["展厅", "客服"]
     assert all(s["error"] is None for s in data["sources"])
     sheets = {sh["title"]: (sh["table"], sh["rows"]) for sh in data["sources"][0]["sheets"]}
-    assert sheets["来店登记"] == ("visitor_log", 13) and sheets["月度汇总"] == (None, 0)
+    assert sheets["来店登记"] == ("visitor_log", 14) and sheets["月度汇总"] == (None, 0)
     assert data["sources"][1]["sheets"][1] == {"title": "回访记录", "table": "callback_log", "rows": 6}
     for f in data["findings"]:
         assert FINDING_KEYS <= f.keys()

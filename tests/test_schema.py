@@ -1,5 +1,6 @@
 """Schemas are data checked against a meta-schema; errors name the file and the key path."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,41 @@ def test_domain_headers_and_aliases_all_match():
             for header in (spec.header, *spec.aliases):
                 assert table.match_header(header) == spec.name or table.match_header(header) is not None
                 assert table.match_header(f"*{header}（必填）") == table.match_header(header)
+
+
+DOMAIN = Path(__file__).resolve().parents[2] / "shared" / "DOMAIN.md"
+
+
+def domain_rows():
+    """(table, field, header or alias) for every field DOMAIN.md names, exactly as written there.
+
+    visitor_log and complaint_log are tables (field | header | aliases | ...); the other tables are
+    prose such as ``license_no 駕照號 (駕駛證號)``.
+    """
+    if not DOMAIN.exists():
+        return []
+    rows, table = [], None
+    for line in DOMAIN.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            table = None
+        elif line.startswith("### "):
+            table = line.split()[1]
+        elif table and line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if cells[0] not in ("field",) and not cells[0].startswith("-"):
+                for header in [cells[1], *[a.strip() for a in cells[2].split(",") if a.strip()]]:
+                    rows.append((table, cells[0], header))
+        elif table and line.strip():
+            line = re.sub(r"\([a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]*\)", "", line)
+            for field, header, aliases in re.findall(r"\b([a-z_]+) ([\u4e00-\u9fff][^\s,(（]*)(?: \(([\u4e00-\u9fff][^)]*)\))?", line):
+                if field in ("choice", "is", "or", "int", "date", "bool", "text"):
+                    continue  # prose words before a Chinese value, not field names
+                for name in [header, *[a.strip() for a in aliases.split(",") if a.strip()]]:
+                    rows.append((table, field, name))
+    return rows
+
+
+@pytest.mark.skipif(not DOMAIN.exists(), reason="shared/DOMAIN.md not present")
+@pytest.mark.parametrize("table, field, header", domain_rows())
+def test_every_header_and_alias_of_domain_md_matches_its_field(table, field, header):
+    assert load_schemas()[table].match_header(header) == field

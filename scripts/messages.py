@@ -1,0 +1,284 @@
+"""From a check result to the messages people get: plain data, ready for the templates.
+
+Pure: takes the result, the staff directory, what the ledger already carried, and ``now``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from .check import CheckResult, StaffDirectory
+from .config import Config, StaffMember
+from .deadlines import due_on
+from .findings import Finding, mask_phone
+from .textnorm import fold
+from .validation import format_windows
+from .workcal import WorkCalendar
+
+BLANK_RULES = ("missing_required", "invalid_value", "card_not_created", "test_drive_without_license", "missing_column")
+BREACH_RULES = ("complaint_reply_overdue", "dept_order_overdue", "thank_you_call_overdue")
+CALLBACK_RULES = ("followup", "callback", "complaint_callback", "delivery_callback")
+_WEEKDAYS = "一二三四五六日"
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # reminder | digest | escalation
+    recipient: StaffMember
+    period: str  # the day (or month) the message is for
+    context: Mapping[str, Any]
+    items: tuple[str, ...] = ()  # identities of what the message carries
+    once_per_period: bool = True  # a daily summary goes once a day, whatever changed since
+
+    @property
+    def key(self) -> str:
+        """Deterministic idempotency key: same kind, person, period and items give the same key."""
+        payload = json.dumps([self.kind, self.recipient.email.lower(), self.period, sorted(self.items)], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def finding_id(f: Finding) -> str:
+    """A finding's identity across runs: its rule, its record's business key and its field."""
+    payload = json.dumps([f.rule, [_plain(v) for v in (f.key or (f.source, f.sheet, f.row))], f.column],
+                         ensure_ascii=False, default=str)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:20]
+
+
+def _ago(due: dt.datetime, now: dt.datetime) -> tuple[int, str]:
+    late = now - due
+    if late >= dt.timedelta(days=1):
+        return late.days, "days"
+    return max(1, int(late.total_seconds() // 3600)), "hours"
+
+
+def describe_due(f: Finding, now: dt.datetime) -> dict[str, Any]:
+    due = f.due.astimezone(now.tzinfo) if f.due else None
+    day_deadline = due is not None and due.time() == dt.time(23, 59, 59)
+    info: dict[str, Any] = {"due": None, "due_date": None, "weekday": None, "late": None, "late_unit": None}
+    if due is not None:
+        info["due"] = due.strftime("%m-%d") if day_deadline else due.strftime("%m-%d %H:%M")
+        info["due_date"] = due.date().isoformat()
+        info["weekday"] = _WEEKDAYS[due.weekday()]
+        if now > due:
+            info["late"], info["late_unit"] = _ago(due, now)
+    return info
+
+
+def item_of(f: Finding, now: dt.datetime, *, full_phone: bool) -> dict[str, Any]:
+    """What a template needs of one finding. Phones are masked unless ``full_phone``."""
+    phone = f.phone if full_phone else mask_phone(f.phone)
+    return {
+        "rule": f.rule,
+        "base_rule": f.rule.removesuffix("_overdue").removesuffix("_due_soon"),
+        "severity": f.severity,
+        "message": f.message,
+        "customer": (f.customer or "").strip()[:40],
+        "phone": phone or "",
+        "source": f.source,
+        "location": f.location,
+        "header": f.header or "",
+        "url": f.url,
+        "assignee": f.assignee or "",
+        **describe_due(f, now),
+    }
+
+
+def _active(member: StaffMember) -> bool:
+    return member.active and bool(member.email)
+
+
+def build_reminders(result: CheckResult, config: Config, now: dt.datetime) -> list[Message]:
+    """One message per active staff member with something to do: overdue, due soon, cells to fix."""
+    by_person: dict[str, list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        if f.assignee:
+            by_person[fold(f.assignee)].append(f)
+    messages = []
+    for member in result.staff.members:
+        mine = by_person.get(fold(member.name), [])
+        if not mine or not _active(member):
+            continue
+        overdue = sorted((f for f in mine if f.rule.endswith("_overdue")), key=lambda f: (f.due, f.location))
+        due_soon = sorted((f for f in mine if f.rule.endswith("_due_soon")), key=lambda f: (f.due, f.location))
+        blanks = [f for f in mine if f.rule in BLANK_RULES]
+        notes = [f for f in mine if f.rule in ("callback_in_quiet_hours", "repeat_complainant")]
+        if not (overdue or due_soon or blanks or notes):
+            continue
+        context = {
+            "name": member.name,
+            "date": now.date().isoformat(),
+            "weekday": _WEEKDAYS[now.weekday()],
+            "call_window": format_windows((config.call_window,)),
+            "quiet_hours": format_windows(config.quiet_hours),
+            "overdue": [item_of(f, now, full_phone=True) for f in overdue],
+            "due_soon": [item_of(f, now, full_phone=True) for f in due_soon],
+            "blanks": [item_of(f, now, full_phone=True) for f in blanks],
+            "notes": [item_of(f, now, full_phone=True) for f in notes],
+        }
+        items = tuple(finding_id(f) for f in overdue + due_soon + blanks + notes)
+        messages.append(Message("reminder", member, now.date().isoformat(), context, items))
+    return messages
+
+
+def subtree(directory: StaffDirectory, supervisor: StaffMember) -> list[StaffMember]:
+    """Everyone who reports to ``supervisor``, directly or through another supervisor."""
+    seen: dict[str, StaffMember] = {}
+    queue = [supervisor]
+    while queue:
+        for member in directory.team_of(queue.pop()):
+            key = fold(member.name)
+            if key not in seen and key != fold(supervisor.name):
+                seen[key] = member
+                queue.append(member)
+    return list(seen.values())
+
+
+def _bars(counts: Mapping[str, int], people: Sequence[str]) -> list[dict[str, Any]]:
+    top = max([counts.get(p, 0) for p in people] + [1])
+    return [{"name": p, "count": counts.get(p, 0), "pct": round(100 * counts.get(p, 0) / top)} for p in people]
+
+
+def build_digests(result: CheckResult, config: Config, now: dt.datetime, calendar: WorkCalendar,
+                  failures: Iterable[Mapping[str, Any]] = (), run_failures: Iterable[Mapping[str, Any]] = ()) -> list[Message]:
+    """One end-of-day digest per supervisor, about their team; customers' phones masked."""
+    today = now.date()
+    failures = list(failures)
+    run_failures = list(run_failures)
+    unknown = Counter(f.assignee or "" for f in result.findings if f.rule == "unknown_staff")
+    unreadable = [{"name": s.name, "path": s.path, "error": s.error} for s in result.sources if s.error]
+    due_today = [(item, table.schema.name) for table in result.tables
+                 for item in due_on(table, calendar, config.timezone, today) if item.rule in CALLBACK_RULES]
+    visits = Counter()
+    complaints = Counter()
+    for table in result.tables:
+        owner = table.schema.owner
+        time_field = {"visitor_log": "visit_at", "complaint_log": "received_at"}.get(table.schema.name)
+        if not time_field or not owner:
+            continue
+        counter = visits if table.schema.name == "visitor_log" else complaints
+        for record in table.records:
+            at = record.get(time_field)
+            if isinstance(at, dt.datetime) and at.date() == today:
+                counter[fold(record.get(owner) or "")] += 1
+    messages = []
+    supervisors = [m for m in result.staff.members if _active(m) and result.staff.team_of(m)]
+    for boss in supervisors:
+        team = subtree(result.staff, boss)
+        names = [m.name for m in team]
+        keys = {fold(n) for n in names}
+        mine = [f for f in result.findings if f.assignee and fold(f.assignee) in keys]
+        overdue = Counter(f.assignee for f in mine if f.rule.endswith("_overdue"))
+        blanks = Counter(f.assignee for f in mine if f.rule in BLANK_RULES)
+        done = Counter(i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys and i.done)
+        due = Counter(i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys)
+        complaints_near = sorted((f for f in mine if f.rule.startswith("complaint_reply")), key=lambda f: f.due)
+        repeats = [f for f in mine if f.rule == "repeat_complainant"]
+        context = {
+            "name": boss.name,
+            "date": today.isoformat(),
+            "weekday": _WEEKDAYS[today.weekday()],
+            "team": names,
+            "visitors_today": sum(visits[k] for k in keys),
+            "complaints_today": sum(complaints[k] for k in keys),
+            "callbacks_due": sum(due.values()),
+            "callbacks_done": sum(done.values()),
+            "people": [
+                {"name": n, "overdue": overdue.get(n, 0), "blanks": blanks.get(n, 0), "due": due.get(n, 0),
+                 "done": done.get(n, 0)} for n in names
+            ],
+            "overdue_bars": _bars(overdue, names),
+            "blank_bars": _bars(blanks, names),
+            "overdue_total": sum(overdue.values()),
+            "blank_total": sum(blanks.values()),
+            "complaints_near": [item_of(f, now, full_phone=False) for f in complaints_near],
+            "repeats": [item_of(f, now, full_phone=False) for f in repeats],
+            "unknown_staff": [{"name": n, "count": c} for n, c in sorted(unknown.items())],
+            "unreadable": unreadable,
+            "failed_sends": failures,
+            "failed_runs": run_failures,
+        }
+        interesting = (mine or unknown or unreadable or failures or run_failures or context["visitors_today"]
+                       or context["complaints_today"] or context["callbacks_due"])
+        if not interesting:
+            continue
+        items = tuple(sorted(finding_id(f) for f in mine))
+        messages.append(Message("digest", boss, today.isoformat(), context, items))
+    return messages
+
+
+@dataclass(frozen=True)
+class Breach:
+    finding: Finding
+    level: int
+
+    @property
+    def item(self) -> str:
+        return f"{self.level}:{finding_id(self.finding)}"
+
+
+def escalation_level(f: Finding, now: dt.datetime, calendar: WorkCalendar) -> int:
+    """1 once the deadline has passed; 2 when it is still open a working day later."""
+    if f.due is None or now <= f.due:
+        return 0
+    due = f.due.astimezone(now.tzinfo)
+    second = dt.datetime.combine(calendar.add_working_days(due.date(), 1), due.timetz())
+    return 2 if now >= second else 1
+
+
+def escalation_targets(f: Finding, level: int, directory: StaffDirectory, escalate_to: str | None) -> list[StaffMember]:
+    owner = directory.get(f.assignee)
+    boss = directory.get(owner.supervisor) if owner and owner.supervisor else None
+    if level == 1 and boss is not None:
+        return [boss]
+    if escalate_to:
+        role = fold(escalate_to)
+        by_role = [m for m in directory.members if fold(m.role or "") == role]
+        if by_role:
+            return by_role
+    if boss is not None:  # no role configured: the supervisor's supervisor, else the supervisor again
+        higher = directory.get(boss.supervisor) if boss.supervisor else None
+        return [higher or boss]
+    tops = [m for m in directory.members if not m.supervisor and directory.team_of(m)]
+    return tops
+
+
+def build_escalations(result: CheckResult, config: Config, now: dt.datetime, calendar: WorkCalendar,
+                      already: set[str]) -> list[Message]:
+    """New breaches (and second-level ones) per recipient; ``already`` holds items sent before."""
+    escalate_to = (config.raw.get("escalation") or {}).get("escalate_to")
+    per_person: dict[str, tuple[StaffMember, list[Breach]]] = {}
+    for f in result.findings:
+        if f.rule not in BREACH_RULES:
+            continue
+        level = escalation_level(f, now, calendar)
+        for lvl in range(1, level + 1):
+            breach = Breach(f, lvl)
+            if breach.item in already:
+                continue
+            for target in escalation_targets(f, lvl, result.staff, escalate_to):
+                if not _active(target):
+                    continue
+                per_person.setdefault(fold(target.name), (target, []))[1].append(breach)
+    messages = []
+    for target, breaches in per_person.values():
+        breaches.sort(key=lambda b: (b.finding.due, b.level))
+        context = {
+            "name": target.name,
+            "date": now.date().isoformat(),
+            "time": now.strftime("%H:%M"),
+            "breaches": [{**item_of(b.finding, now, full_phone=False), "level": b.level} for b in breaches],
+            "second_level": any(b.level == 2 for b in breaches),
+        }
+        items = tuple(b.item for b in breaches)
+        messages.append(Message("escalation", target, now.isoformat(timespec="minutes"), context, items,
+                                once_per_period=False))
+    return messages

@@ -1,0 +1,96 @@
+"""Messages to MIME emails: one builder, three templates per message (subject, text, HTML).
+
+Jinja2 with StrictUndefined, so a typo in a template fails a test instead of printing nothing; the
+HTML environment autoescapes everything it renders (names and complaint texts come from the sheet),
+and its CSS is inlined so that mail clients which drop <style> still show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any
+
+import css_inline
+import jinja2
+
+from .config import Config
+from .errors import ConfigError
+from .messages import Message
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_INLINER = css_inline.CSSInliner(keep_style_tags=False)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Control characters (CR/LF above all) become spaces: a sheet value never creates a header."""
+    text = _CONTROL.sub(" ", str(text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def address(name: str, email: str) -> Address:
+    addr = one_line(email, 254)
+    if not re.fullmatch(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+", addr):
+        raise ValueError(f"not an email address: {addr!r}")
+    user, domain = addr.rsplit("@", 1)
+    return Address(display_name=one_line(name, 80), username=user, domain=domain)
+
+
+def _truncate(text: Any, limit: int = 60) -> str:
+    text = one_line(str(text or ""), 10_000)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,  # every HTML template, whatever its file name
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["clip"] = _truncate
+    return env
+
+
+class Renderer:
+    def __init__(self, config: Config):
+        self.config = config
+        self.language = config.language
+        self.text_env = _environment(autoescape=False)
+        self.html_env = _environment(autoescape=True)
+        name, addr = parseaddr(config.mail_from)
+        try:
+            self.sender = address(name or "Huifang", addr)
+        except ValueError as exc:
+            raise ConfigError(f"mail.from: {exc}") from None
+
+    def _render(self, env: jinja2.Environment, kind: str, part: str, context: dict[str, Any]) -> str:
+        return env.get_template(f"{self.language}/{kind}.{part}").render(**context)
+
+    def parts(self, message: Message, extra: dict[str, Any] | None = None) -> tuple[str, str, str]:
+        """(subject, text, html) of a message."""
+        context = {**message.context, **(extra or {})}
+        subject = one_line(self._render(self.text_env, message.kind, "subject.txt", context))
+        text = self._render(self.text_env, message.kind, "txt", context)
+        html = _INLINER.inline(self._render(self.html_env, message.kind, "html", context))
+        return subject, text, html
+
+    def email(self, message: Message, now: dt.datetime) -> EmailMessage:
+        subject, text, html = self.parts(message)
+        mail = EmailMessage()
+        mail["Subject"] = subject
+        mail["From"] = self.sender
+        mail["To"] = address(message.recipient.name, message.recipient.email)
+        mail["Date"] = format_datetime(now)
+        mail["Message-ID"] = f"<{message.key[:32]}@{self.sender.domain}>"
+        mail["X-Huifang-Kind"] = message.kind
+        mail.set_content(text)
+        mail.add_alternative(html, subtype="html")
+        return mail
