@@ -1,0 +1,79 @@
+"""A real SMTP server on loopback (aiosmtpd) that can be told to fail: 4xx, 5xx, or hang up after DATA."""
+
+from __future__ import annotations
+
+import email
+import socket
+from email import policy
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> email.message.EmailMessage:
+        return email.message_from_bytes(self.raw, policy=policy.default)
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+@dataclass
+class Handler:
+    received: list[Received] = field(default_factory=list)
+    # One action per DATA command, in order: "451", "550", "drop" (store the message, then hang up).
+    faults: list[str] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply, e.g. "550 no such user"
+    connections: int = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        action = self.faults.pop(0) if self.faults else None
+        if action and action[0] in "45":
+            return f"{action} simulated failure"
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        if action == "drop":
+            server.transport.close()
+            return "250 OK"  # never reaches the client
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.handler = Handler()
+        self.port = free_port()  # aiosmtpd's Controller cannot start on port 0
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> "SmtpServer":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
