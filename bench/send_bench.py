@@ -1,0 +1,91 @@
+"""Render and send 500 reminders through one SMTP connection, beside plain smtplib in the same run.
+
+    pip install -r requirements-dev.txt && python bench/send_bench.py [--count 500]
+
+The server is aiosmtpd on loopback. Baseline: the same number of already-built messages of the same
+size sent with smtplib over one connection (what the network and server cost anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import smtplib
+import sys
+import time
+from email import policy
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scripts.config import StaffMember, load_config  # noqa: E402
+from scripts.demo import DEMO_CONFIG  # noqa: E402
+from scripts.jobs import deliver  # noqa: E402
+from scripts.ledger import Ledger  # noqa: E402
+from scripts.mailer import SmtpSender, SmtpSettings  # noqa: E402
+from scripts.messages import Message  # noqa: E402
+from scripts.render import Renderer  # noqa: E402
+from tests.smtp_server import SmtpServer  # noqa: E402
+
+NOW = dt.datetime(2026, 11, 27, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def reminders(count: int) -> list[Message]:
+    def item(i: int, j: int) -> dict:
+        return {"rule": "followup_overdue", "base_rule": "followup", "severity": "error",
+                "message": f"跟进回访已逾期：应于 11-2{j % 7}（周三） 前完成", "customer": f"客户{i}-{j}",
+                "phone": f"138{i:04d}{j:04d}", "source": "展厅", "location": f"来店登记!M{j + 2}", "header": "",
+                "url": None, "assignee": f"员工{i}", "due": "11-25", "due_date": "2026-11-25", "weekday": "三",
+                "late": 2, "late_unit": "days"}
+
+    out = []
+    for i in range(count):
+        context = {"name": f"员工{i}", "date": "2026-11-27", "weekday": "五", "call_window": "09:30–11:30",
+                   "quiet_hours": "12:00–14:00、21:00–09:00", "overdue": [item(i, j) for j in range(5)],
+                   "due_soon": [item(i, j) for j in range(5, 8)], "blanks": [item(i, j) for j in range(8, 12)], "notes": []}
+        out.append(Message("reminder", StaffMember(f"员工{i}", f"staff{i}@example.com"), "2026-11-27", context, (str(i),)))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=500)
+    args = parser.parse_args()
+    renderer = Renderer(load_config(DEMO_CONFIG))
+    messages = reminders(args.count)
+
+    t = time.perf_counter()
+    built = [renderer.email(m, NOW).as_bytes(policy=policy.SMTP) for m in messages]
+    render_s = time.perf_counter() - t
+
+    with SmtpServer() as server:
+        t = time.perf_counter()
+        conn = smtplib.SMTP("127.0.0.1", server.port, timeout=30)
+        for i, raw in enumerate(built):
+            conn.sendmail("noreply@example.com", [f"staff{i}@example.com"], raw)
+        conn.quit()
+        baseline_s = time.perf_counter() - t
+
+    with SmtpServer() as server:
+        ledger = Ledger(":memory:")
+        sender = SmtpSender(SmtpSettings("127.0.0.1", server.port, "none"))
+        t = time.perf_counter()
+        report = deliver(messages, renderer, ledger, sender, NOW)
+        sender.close()
+        full_s = time.perf_counter() - t
+        assert len(report.sent) == args.count and len(server.received) == args.count
+        connections = server.handler.connections
+
+    size = sum(map(len, built)) / len(built)
+    print(f"{args.count} reminders, {size / 1024:.1f} KiB each, {connections} SMTP connection(s)")
+    print(f"{'smtplib, prebuilt (baseline)':<40}{baseline_s:>8.2f} s")
+    print(f"{'render only (subject+text+html, inline)':<40}{render_s:>8.2f} s")
+    print(f"{'render + ledger + send (huifang)':<40}{full_s:>8.2f} s  ({full_s / baseline_s:.1f}x baseline, "
+          f"{full_s / args.count * 1000:.1f} ms per message)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
