@@ -89,6 +89,38 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def configure_logging(config: Config, verbose: bool) -> None:
+    """stderr always, and the file named in `log: {file: ...}`; records carry no secrets or phones."""
+    options = config.raw.get("log") or {} if config.raw else {}
+    level = getattr(logging, options.get("level", "DEBUG" if verbose else "INFO"))
+    root = logging.getLogger()
+    root.setLevel(level)
+    if options.get("file"):
+        path = Path(options["file"])
+        path = path if path.is_absolute() else config.base_dir / path
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        root.addHandler(handler)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .service import Service  # noqa: PLC0415
+
+    config = resolve_config(args.config, [])
+    configure_logging(config, args.verbose)
+    service = Service(config, clock=lambda: dt.datetime.now(config.timezone))  # the service's clock
+    service.install_signal_handlers()
+    service.serve_forever()
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor  # noqa: PLC0415
+
+    config = resolve_config(args.config, [])
+    return doctor(config, parse_now(args.now, config))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo  # noqa: PLC0415
 
@@ -119,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
     history.add_argument("--since", help="from this date on (YYYY-MM-DD)")
     history.set_defaults(func=cmd_history)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the jobs on schedule until stopped")
+    serve.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
+    serve.set_defaults(func=cmd_serve)
+
+    doc = sub.add_parser("doctor", parents=[common], help="check config, sources, mail and schedule; send nothing")
+    doc.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
+    doc.add_argument("--now", help="the moment to check at, ISO (default: now)")
+    doc.set_defaults(func=cmd_doctor)
 
     demo = sub.add_parser("demo", parents=[common], help="run on the bundled demo workbooks")
     demo.add_argument("--now", default=None, help="the moment to run at (default: the demo's fixed morning)")

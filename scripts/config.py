@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,11 +86,20 @@ CONFIG_SCHEMA: dict[str, Any] = {
         },
         "quiet_hours": {"type": "array", "items": {"type": "string", "pattern": _WINDOW}},
         "call_window": {"type": "string", "pattern": _WINDOW},
-        "schedule": {"type": "object"},
+        "schedule": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+        "heartbeat": {
+            "type": "object",
+            "properties": {"silence_hours": {"type": "number", "exclusiveMinimum": 0}},
+            "additionalProperties": False,
+        },
         "google": {"type": "object"},
         "report": {"type": "object"},
         "escalation": {"type": "object"},
-        "log": {"type": "object"},
+        "log": {
+            "type": "object",
+            "properties": {"file": {"type": "string"}, "level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]}},
+            "additionalProperties": False,
+        },
     },
     "required": ["sources"],
     "additionalProperties": False,
@@ -173,7 +183,7 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
 
     def rel(value: str) -> Path:
         p = Path(value).expanduser()
-        return p if p.is_absolute() else base_dir / p
+        return p if p.is_absolute() else Path(os.path.normpath(base_dir / p))
 
     sources = []
     names = set()
@@ -198,6 +208,11 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         extra_holidays=_dates(cal.get("extra_holidays"), f"{where}: calendar.extra_holidays"),
         extra_workdays=_dates(cal.get("extra_workdays"), f"{where}: calendar.extra_workdays"),
     )
+    for job, text in (document.get("schedule") or {}).items():
+        if text not in (None, "", "off"):
+            from .scheduling import parse_times  # noqa: PLC0415
+
+            parse_times(job, text, where=f"{where}: schedule")
     both = calendar.extra_holidays & calendar.extra_workdays
     if both:
         raise ConfigError(f"{where}: calendar: {min(both)} is both in extra_holidays and extra_workdays")

@@ -114,6 +114,12 @@ class Ledger:
         ).fetchone()
         return row is not None
 
+    def period_done(self, kind: str, period: str) -> bool:
+        """Whether any message of this kind went out for this period (to anyone)."""
+        row = self.db.execute("SELECT 1 FROM messages WHERE kind = ? AND period = ? AND status = 'sent'",
+                              (kind, period)).fetchone()
+        return row is not None
+
     def items_done(self, kind: str) -> set[str]:
         """Items (e.g. escalation levels of findings) already carried by a sent or pending message."""
         rows = self.db.execute(

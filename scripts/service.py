@@ -1,0 +1,166 @@
+"""`run.py serve`: run the jobs on time on working days, catch up after a restart, never fail silently.
+
+The clock is injected (``clock()`` returns an aware datetime); the `schedule` library drives the
+loop (a tick every ``tick_seconds``), while which jobs are due comes from the working-day Plan,
+since `schedule` knows neither make-up Saturdays nor public holidays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from typing import Callable
+
+import schedule
+
+from .config import Config
+from .errors import HuifangError
+from .jobs import JOBS, calendar_of, deliver, make_sender, run_job
+from .ledger import Ledger, LockedError
+from .messages import Message
+from .render import Renderer
+from .scheduling import Plan, plan_from_config, working_hours_between
+
+log = logging.getLogger("huifang.serve")
+Clock = Callable[[], dt.datetime]
+SERVE_JOBS = JOBS + ("monthly_report",)
+
+
+class Service:
+    def __init__(self, config: Config, clock: Clock, *, tick_seconds: float = 30.0,
+                 runner: Callable[..., object] = run_job, sender_factory: Callable[[], object] | None = None,
+                 stop: threading.Event | None = None):
+        self.config = config
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.runner = runner
+        self.sender_factory = sender_factory or (lambda: make_sender(config, dry_run=False))
+        self.stop = stop or threading.Event()
+        self.calendar = calendar_of(config)
+        self.plan: Plan = plan_from_config((config.raw.get("schedule") if config.raw else None), self.calendar,
+                                           config.timezone, SERVE_JOBS)
+        self.silence_hours = float((config.raw.get("heartbeat") or {}).get("silence_hours", 26)) if config.raw else 26.0
+        self.last_tick: dt.datetime | None = None
+        self.started: dt.datetime | None = None
+        self.waiting: set[str] = set()  # due jobs that found the lock taken: tried again next tick
+
+    # -- decisions --------------------------------------------------------------------------------
+
+    def catch_up(self, now: dt.datetime) -> list[str]:
+        """Jobs whose last time today passed while the service was down and that did not run since."""
+        ledger = Ledger(self.config.state)
+        try:
+            runs = ledger.runs()
+        finally:
+            ledger.close()
+        missed = []
+        for spec in self.plan.jobs:
+            last = self.plan.last_today(spec.job, now)
+            if last is None:
+                continue
+            ran = any(r.job == spec.job and dt.datetime.fromisoformat(r.started_at) >= last for r in runs)
+            if not ran:
+                missed.append(spec.job)
+        return missed
+
+    def due(self, now: dt.datetime) -> list[str]:
+        """Jobs scheduled since the last tick (each once, however many of its times passed)."""
+        since = self.last_tick or now
+        jobs = list(dict.fromkeys(job for _, job in self.plan.occurrences(since, now)))
+        return list(dict.fromkeys([*sorted(self.waiting), *jobs]))
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        now = self.clock()
+        self.started = now
+        for job in self.catch_up(now):
+            log.info("catching up %s (its time today passed while the service was down)", job)
+            self.run(job, now)
+        self.last_tick = now
+
+    def tick(self) -> None:
+        now = self.clock()
+        if self.started is None:
+            self.start()
+            return
+        for job in self.due(now):
+            if self.stop.is_set():
+                break
+            self.run(job, now)
+        self.last_tick = now
+        self.check_silence(now)
+
+    def run(self, job: str, now: dt.datetime) -> None:
+        self.waiting.discard(job)
+        try:
+            self.runner(job, self.config, now, sender=self.sender_factory())
+        except LockedError as exc:
+            log.warning("%s waits: %s", job, exc)
+            self.waiting.add(job)
+        except HuifangError as exc:
+            log.error("%s failed: %s", job, exc)
+        except Exception:  # one failing job must not stop the service or the other jobs
+            log.exception("%s failed unexpectedly", job)
+
+    def check_silence(self, now: dt.datetime) -> bool:
+        """Alert the supervisors once when no run has succeeded for ``silence_hours`` working hours."""
+        ledger = Ledger(self.config.state)
+        try:
+            runs = ledger.runs()
+            ok = [r for r in runs if r.outcome == "ok" and r.ended_at]
+            if ok:
+                since = dt.datetime.fromisoformat(ok[-1].ended_at)
+            elif runs:
+                since = dt.datetime.fromisoformat(runs[0].started_at)
+            else:
+                since = self.started or now
+            hours = working_hours_between(since, now, self.calendar, self.config.timezone)
+            period = since.isoformat(timespec="minutes")
+            if hours < self.silence_hours or ledger.period_done("alert", period):
+                return False
+            from .check import run_check  # noqa: PLC0415  (only the staff directory is needed)
+
+            staff = run_check(self.config, now).staff
+            failures = [r for r in runs if r.outcome == "failed"][-3:]
+            messages = [
+                Message("alert", boss, period, {
+                    "name": boss.name, "since": since.astimezone(self.config.timezone).strftime("%Y-%m-%d %H:%M"),
+                    "hours": int(hours),
+                    "failures": [{"job": r.job, "at": r.started_at[:16].replace("T", " "), "detail": r.detail or ""}
+                                 for r in failures],
+                }, ("silence:" + since.isoformat(),))
+                for boss in staff.members
+                if boss.active and boss.email and staff.team_of(boss)
+            ]
+            sender = self.sender_factory()
+            try:
+                report = deliver(messages, Renderer(self.config), ledger, sender, now)
+            finally:
+                sender.close()
+            if report.sent:
+                log.warning("silence alert sent to %s: no successful run for %d working hours", ", ".join(report.sent), hours)
+            return bool(report.sent)
+        finally:
+            ledger.close()
+
+    def serve_forever(self) -> None:
+        """Tick every ``tick_seconds`` until SIGTERM/SIGINT (the current job is finished first)."""
+        scheduler = schedule.Scheduler()
+        scheduler.every(self.tick_seconds).seconds.do(self.tick)
+        self.tick()
+        while not self.stop.is_set():
+            scheduler.run_pending()
+            idle = scheduler.idle_seconds
+            self.stop.wait(max(0.0, idle if idle is not None else self.tick_seconds))
+        log.info("stopped")
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum: int, _frame: object) -> None:
+            log.info("received %s: finishing the current job, then stopping", signal.Signals(signum).name)
+            self.stop.set()
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)

@@ -1,0 +1,228 @@
+"""The scheduler and the service, driven by an injected clock: no sleeping, no real time."""
+
+import datetime as dt
+import types
+
+import pytest
+import schedule
+
+from scripts.config import parse_config
+from scripts.errors import ConfigError
+from scripts.jobs import run_job
+from scripts.ledger import Ledger, LockedError
+from scripts.mailer import SmtpSender, SmtpSettings
+from scripts.scheduling import Plan, parse_times, plan_from_config, working_hours_between
+from scripts.service import SERVE_JOBS, Service
+from scripts.workcal import WorkCalendar
+from tests.helpers import SHANGHAI
+from tests.test_email import demo_config
+
+
+def at(text):
+    return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+PLAN = plan_from_config(None, WorkCalendar(), SHANGHAI, SERVE_JOBS)
+
+
+def test_default_plan_skips_the_weekend_and_runs_on_the_make_up_saturday():
+    moments = [(m.strftime("%m-%d %H:%M"), j) for m, j in PLAN.occurrences(at("2026-10-09 00:00"), at("2026-10-12 23:59"))
+               if j != "escalations"]
+    assert moments == [("10-09 09:00", "reminders"), ("10-09 17:00", "digest"),
+                       ("10-10 09:00", "reminders"), ("10-10 17:00", "digest"),  # 调休 Saturday
+                       ("10-12 09:00", "reminders"), ("10-12 17:00", "digest")]
+    assert not [m for m, j in PLAN.occurrences(at("2026-10-01 00:00"), at("2026-10-07 23:59"))]  # National Day
+
+
+def test_escalations_every_30_minutes_within_the_day():
+    times = [m.strftime("%H:%M") for m, j in PLAN.occurrences(at("2026-11-27 00:00"), at("2026-11-27 23:59"))
+             if j == "escalations"]
+    assert times[0] == "09:00" and times[-1] == "18:00" and len(times) == 19
+
+
+def test_times_are_local_to_the_configured_zone_whatever_the_clock_zone():
+    utc_start = dt.datetime(2026, 11, 27, 0, 0, tzinfo=dt.timezone.utc)  # 08:00 in Shanghai
+    first = next(PLAN.occurrences(utc_start, utc_start + dt.timedelta(hours=2)))
+    assert first == (at("2026-11-27 09:00"), "reminders")
+
+
+@pytest.mark.parametrize("text, first, count, monthly", [
+    ("9:30", "09:30", 1, None), ("every 15 minutes from 09:00 to 10:00", "09:00", 5, None),
+    ("every 60 minutes", "00:00", 24, None), ("1st 09:00", "09:00", 1, 1), ("15th 08:00", "08:00", 1, 15),
+])
+def test_schedule_forms(text, first, count, monthly):
+    spec = parse_times("job", text)
+    assert spec.times[0].strftime("%H:%M") == first and len(spec.times) == count and spec.month_day == monthly
+
+
+@pytest.mark.parametrize("text", ["25:00", "every day", "every 0 minutes", "31st 09:00", "every 30 minutes from 18:00 to 09:00"])
+def test_bad_schedules_name_the_job(text):
+    with pytest.raises(ConfigError, match="schedule.reminders"):
+        parse_config({"sources": [], "schedule": {"reminders": text}}, None, __import__("pathlib").Path("."))
+
+
+def test_monthly_report_runs_on_the_first_even_on_a_holiday():
+    plan = plan_from_config({"monthly_report": "1st 09:00"}, WorkCalendar(), SHANGHAI, SERVE_JOBS)
+    assert [m for m, _ in plan.occurrences(at("2026-09-15 00:00"), at("2026-11-15 00:00"))] == [
+        at("2026-10-01 09:00"), at("2026-11-01 09:00")]
+
+
+def test_working_hours_ignore_the_weekend():
+    cal = WorkCalendar()
+    assert working_hours_between(at("2026-11-27 17:00"), at("2026-11-30 09:00"), cal, SHANGHAI) == 16
+    assert working_hours_between(at("2026-11-26 17:00"), at("2026-11-27 17:00"), cal, SHANGHAI) == 24
+
+
+class Recorder:
+    """Stands in for run_job: records (job, now) and can fail on request."""
+
+    def __init__(self, fail=(), locked=()):
+        self.calls, self.fail, self.locked = [], set(fail), list(locked)
+
+    def __call__(self, job, config, now, sender=None):
+        if job in self.locked:
+            self.locked.remove(job)
+            raise LockedError("another run")
+        self.calls.append((job, now.strftime("%m-%d %H:%M")))
+        if job in self.fail:
+            raise RuntimeError("boom")
+
+
+class Clock:
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+
+def service(tmp_path, clock, runner, **extra):
+    config = demo_config(tmp_path, **extra)
+    return Service(config, clock, runner=runner, sender_factory=lambda: NullSender())
+
+
+class NullSender:
+    def send(self, raw, sender, recipients):
+        pass
+
+    def close(self):
+        pass
+
+
+def record_run(config, job, started):
+    ledger = Ledger(config.state)
+    run = ledger.start_run(job, at(started))
+    ledger.end_run(run, at(started), "ok")
+    ledger.close()
+
+
+def test_catch_up_runs_a_missed_job_once_and_not_missed_days(tmp_path):
+    clock = Clock(at("2026-11-30 10:15"))  # Monday; the service was down since Friday
+    runner = Recorder()
+    svc = service(tmp_path, clock, runner)
+    svc.tick()
+    assert sorted(runner.calls) == [("escalations", "11-30 10:15"), ("reminders", "11-30 10:15")]
+    for job, _ in runner.calls:
+        record_run(svc.config, job, "2026-11-30 10:15")
+    restarted = service(tmp_path, clock, runner)
+    restarted.tick()
+    assert len(runner.calls) == 2  # already ran after today's time: no second catch-up
+
+
+def test_jobs_fire_at_their_local_times_and_a_failing_one_does_not_stop_the_others(tmp_path):
+    clock = Clock(at("2026-11-27 08:50"))
+    runner = Recorder(fail={"reminders"})
+    svc = service(tmp_path, clock, runner, schedule={"reminders": "09:00", "digest": "09:00"})
+    svc.tick()
+    for minute in range(51, 61):
+        clock.now = at("2026-11-27 08:00") + dt.timedelta(minutes=minute)
+        svc.tick()
+    assert runner.calls == [("reminders", "11-27 09:00"), ("digest", "11-27 09:00")]
+
+
+def test_a_job_that_finds_the_lock_taken_runs_on_the_next_tick(tmp_path):
+    clock = Clock(at("2026-11-27 08:59"))
+    runner = Recorder(locked=["reminders"])
+    svc = service(tmp_path, clock, runner, schedule={"reminders": "09:00"})
+    svc.tick()
+    clock.now = at("2026-11-27 09:00")
+    svc.tick()
+    assert runner.calls == []
+    clock.now = at("2026-11-27 09:01")
+    svc.tick()
+    assert runner.calls == [("reminders", "11-27 09:01")]
+
+
+def test_silence_alert_goes_to_supervisors_once(tmp_path, smtp_server):
+    config = demo_config(tmp_path, smtp_server.port)
+    ledger = Ledger(config.state)
+    run = ledger.start_run("reminders", at("2026-11-25 09:00"))
+    ledger.end_run(run, at("2026-11-25 09:00"), "ok")
+    run = ledger.start_run("reminders", at("2026-11-26 09:00"))
+    ledger.end_run(run, at("2026-11-26 09:00"), "failed", "source 展厅 could not be read")
+    ledger.close()
+    sender = lambda: SmtpSender(SmtpSettings("127.0.0.1", smtp_server.port, "none", timeout=5), sleep=lambda s: None)
+    svc = Service(config, Clock(at("2026-11-26 10:00")), sender_factory=sender)
+    assert svc.check_silence(at("2026-11-26 10:00")) is False  # 25 working hours
+    assert svc.check_silence(at("2026-11-26 11:00")) is True
+    assert svc.check_silence(at("2026-11-26 12:00")) is False
+    got = sorted(r for m in smtp_server.received for r in m.recipients)
+    assert got == ["chenjing@example.com", "lina@example.com", "zhoujie@example.com"]
+    text = smtp_server.received[0].message.get_body(("plain",)).get_content()
+    assert "2026-11-25 09:00" in text and "could not be read" in text
+
+
+class FastForward:
+    """Replaces the service's stop event: waiting moves the clock instead of sleeping."""
+
+    def __init__(self, clock, until):
+        self.clock, self.until, self.stopped = clock, until, False
+
+    def is_set(self):
+        return self.stopped
+
+    def set(self):
+        self.stopped = True
+
+    def wait(self, seconds):
+        self.clock.now += dt.timedelta(seconds=max(seconds, 1))
+        if self.clock.now >= self.until:
+            self.stopped = True
+        return self.stopped
+
+
+def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, smtp_server, monkeypatch):
+    clock = Clock(at("2026-11-27 08:00"))  # Friday
+    end = at("2026-12-02 18:30")  # Wednesday evening
+    # `schedule` asks datetime.datetime.now() itself: show it the fake clock (machine-local, naive).
+    fake_dt = type("FakeDateTime", (dt.datetime,), {"now": classmethod(lambda cls, tz=None: clock.now.astimezone(tz).replace(tzinfo=None) if tz is None else clock.now.astimezone(tz))})
+    monkeypatch.setattr(schedule, "datetime", types.SimpleNamespace(datetime=fake_dt, timedelta=dt.timedelta, time=dt.time, date=dt.date))
+    extra = {"calendar": {"extra_workdays": ["2026-11-28"]}, "escalation": {"escalate_to": "展厅经理"}}
+    config = demo_config(tmp_path, smtp_server.port, **extra)
+    sender = lambda: SmtpSender(SmtpSettings("127.0.0.1", smtp_server.port, "none", timeout=5), sleep=lambda s: None)
+    svc = Service(config, clock, tick_seconds=300, sender_factory=sender, stop=FastForward(clock, end))
+    svc.serve_forever()
+
+    got = sorted((m.message["X-Huifang-Kind"], m.recipients[0],
+                  dt.datetime.strptime(m.message["Date"], "%a, %d %b %Y %H:%M:%S %z").astimezone(SHANGHAI).strftime("%m-%d %H:%M"))
+                 for m in smtp_server.received)
+
+    # The same jobs run by hand at the times the README promises, against a fresh state and outbox.
+    expected_times = []
+    for day in ("2026-11-27", "2026-11-28", "2026-11-30", "2026-12-01", "2026-12-02"):  # Sat 28th: store's make-up day
+        expected_times.append((at(f"{day} 09:00"), "reminders"))
+        expected_times += [(at(f"{day} 09:00") + dt.timedelta(minutes=30 * i), "escalations") for i in range(19)]
+        expected_times.append((at(f"{day} 17:00"), "digest"))
+    expected_config = demo_config(tmp_path / "expected", **extra)
+    from scripts.mailer import OutboxSender
+
+    expected = []
+    for moment, job in sorted(expected_times, key=lambda x: (x[0], x[1] != "reminders")):
+        sink = OutboxSender(tmp_path / "expected" / "outbox")
+        result = run_job(job, expected_config, moment, sender=sink)
+        expected += [(m.kind, m.recipient.email, moment.strftime("%m-%d %H:%M")) for m in result.messages
+                     if m.recipient.email in result.delivery.sent]
+    assert got == sorted(expected)
+    assert not [g for g in got if g[2].startswith("11-29")]  # Sunday: nothing
+    assert {g[0] for g in got} == {"reminder", "digest", "escalation"}
+    assert sum(1 for g in got if g[0] == "reminder" and g[2] == "11-27 09:00") == 5
