@@ -226,3 +226,22 @@ def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, 
     assert not [g for g in got if g[2].startswith("11-29")]  # Sunday: nothing
     assert {g[0] for g in got} == {"reminder", "digest", "escalation"}
     assert sum(1 for g in got if g[0] == "reminder" and g[2] == "11-27 09:00") == 5
+
+
+def test_doctor_reads_sources_connects_to_smtp_and_says_what_to_fix(tmp_path, smtp_server):
+    from scripts.doctor import doctor
+
+    config = demo_config(tmp_path, smtp_server.port)
+    lines = []
+    assert doctor(config, at("2026-11-27 08:00"), out=lines.append) == 0
+    text = "\n".join(lines)
+    assert "source 展厅: OK" in text and "connected to 127.0.0.1" in text and "next reminders: 2026-11-27 09:00" in text
+    assert smtp_server.received == []
+
+    broken = parse_config({"sources": [{"name": "坏", "path": "nothing.xlsx"}],
+                           "mail": {"smtp": {"host": "127.0.0.1", "port": 1, "security": "none", "timeout": 1}}},
+                          tmp_path / "c.yaml", tmp_path)
+    lines = []
+    assert doctor(broken, at("2026-11-27 08:00"), out=lines.append) == 1
+    text = "\n".join(lines)
+    assert "CANNOT READ" in text and "CANNOT CONNECT" in text and "To fix:" in text
