@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .config import Config, StaffMember
+from .config import Config, SourceConfig, StaffMember
 from .deadlines import deadline_findings
 from .errors import ConfigError, SourceError
 from .findings import ERROR, Finding, sort_key
@@ -22,7 +23,7 @@ from .workcal import WorkCalendar
 
 log = logging.getLogger("huifang.check")
 
-Opener = Callable[[object], Workbook]
+Opener = Callable[["SourceConfig"], Workbook]
 
 
 @dataclass
@@ -79,19 +80,34 @@ class CheckResult:
         return 1 if any(f.severity == ERROR for f in self.findings) else 0
 
 
-def open_source(source) -> Workbook:  # type: ignore[no-untyped-def]
-    if source.path is None:
-        raise SourceError(source.name, "Google Sheets sources are not supported by this version")
-    return read_workbook(source.path, source.name)
+def default_opener(config: Config) -> Opener:
+    """Files are read from disk; Google Sheets through one session for the whole run (made when needed)."""
+    sessions: list = []
+
+    def open_source(source: SourceConfig) -> Workbook:
+        if source.path is not None:
+            return read_workbook(source.path, source.name)
+        from .sources.gsheets import SheetsSession, credentials_session, read_google_sheet  # noqa: PLC0415
+
+        settings = dict(config.raw.get("google") or {}) if config.raw else {}
+        if not sessions:
+            inner = credentials_session(settings, config.base_dir, os.environ)
+            sessions.append(SheetsSession(inner, timeout=float(settings.get("timeout", 30)),
+                                          retries=int(settings.get("retries", 4))))
+        account = getattr(getattr(sessions[0].inner, "credentials", None), "service_account_email", "the service account")
+        return read_google_sheet(source.name, source.google_sheet or "", sessions[0], account=account)
+
+    return open_source
 
 
 def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchema] | None = None,
-              opener: Opener = open_source) -> CheckResult:
+              opener: Opener | None = None) -> CheckResult:
     """Check every source of ``config`` at ``now`` (aware). Unreadable sources are reported, not raised."""
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     now = now.astimezone(config.timezone)
     schemas = schemas if schemas is not None else load_schemas(*config.schema_dirs)
+    opener = opener or default_opener(config)
     reports: list[SourceReport] = []
     tables: list[Table] = []
     ignored: list[str] = []

@@ -92,7 +92,15 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "properties": {"silence_hours": {"type": "number", "exclusiveMinimum": 0}},
             "additionalProperties": False,
         },
-        "google": {"type": "object"},
+        "google": {
+            "type": "object",
+            "properties": {
+                "service_account_file": {"type": "string", "minLength": 1},
+                "timeout": {"type": "number", "exclusiveMinimum": 0},
+                "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+            },
+            "additionalProperties": False,
+        },
         "report": {"type": "object"},
         "escalation": {"type": "object"},
         "log": {

@@ -65,6 +65,13 @@ class Table:
         column = self.columns.get(name)
         return f"{column.letter}{row}" if column else None
 
+    def _link(self, name: str | None, row: int | None) -> str | None:
+        """A link that opens the exact cell (Google Sheets), else None."""
+        if self.url is None:
+            return None
+        cell = self.cell_of(name, row) if (name and row is not None) else None
+        return f"{self.url}&range={cell}" if cell else self.url
+
     def finding(self, rule: str, record: Record | None, name: str | None, message: str, **extra: Any) -> Finding:
         """A finding placed at ``name``'s cell on ``record``'s row (or on the sheet when record is None)."""
         row = record.row if record is not None else None
@@ -84,7 +91,7 @@ class Table:
             header=self.header_of(name) if name else None,
             message=message,
             table=schema.name,
-            url=self.url,
+            url=self._link(name, row),
             **extra,
         )
 

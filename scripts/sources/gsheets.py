@@ -1,0 +1,180 @@
+"""Google Sheets through gspread: one metadata request and one values:batchGet per spreadsheet.
+
+Cells are read unformatted (numbers as numbers, dates as serial numbers of the 1899-12-30 epoch,
+which is Excel's 1900 system), so the same coercion code as for Excel files applies. gspread's own
+back-off client retries without end and sets no timeout; this session retries 429/5xx and
+connection errors a bounded number of times with jitter, always with a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import requests
+
+from ..errors import ConfigError, SourceError
+from . import Grid, Row, Sheet, Workbook
+
+log = logging.getLogger("huifang.gsheets")
+
+API_BASE = "https://sheets.googleapis.com"
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets.readonly",)
+_KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
+_START = re.compile(r"!?\$?([A-Z]+)\$?(\d+)")
+
+
+def spreadsheet_key(url_or_key: str) -> str:
+    """The key of a spreadsheet URL (https://docs.google.com/spreadsheets/d/<key>/edit), or the key itself."""
+    match = _KEY.search(url_or_key)
+    key = match.group(1) if match else url_or_key.strip()
+    if not re.fullmatch(r"[a-zA-Z0-9_-]{10,}", key):
+        raise ConfigError(f"google_sheet: {url_or_key!r} is neither a Google Sheets URL nor a spreadsheet key")
+    return key
+
+
+class SheetsSession(requests.Session):
+    """A requests session for gspread: bounded retries with jitter, a timeout on every request.
+
+    ``inner`` does the HTTP (google-auth's AuthorizedSession in production, a plain session in
+    tests); ``base_url`` points the Sheets API elsewhere (a local test server).
+    """
+
+    def __init__(self, inner: requests.Session | None = None, *, base_url: str | None = None,
+                 timeout: float | tuple[float, float] = (10, 60), retries: int = 4, backoff: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random):
+        super().__init__()
+        self.inner = inner or requests.Session()
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+        self.jitter = jitter
+        self.requests_made = 0
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.base_url and url.startswith(API_BASE):
+            url = self.base_url + url[len(API_BASE):]
+        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
+        last: requests.Response | Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                delay = self.backoff * 2 ** (attempt - 1) * (0.5 + self.jitter())
+                reason = f"HTTP {last.status_code}" if isinstance(last, requests.Response) else type(last).__name__
+                log.warning("Google Sheets: retrying %s in %.1fs after %s", method.upper(), delay, reason)
+                self.sleep(delay)
+            self.requests_made += 1
+            try:
+                response = self.inner.request(method, url, *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last = exc
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                last = response
+                continue
+            return response
+        if isinstance(last, requests.Response):
+            return last  # gspread turns it into an APIError
+        assert last is not None
+        raise last
+
+
+def credentials_session(settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> requests.Session:
+    """google-auth's AuthorizedSession for the service account named in the config or the environment."""
+    from google.auth.exceptions import GoogleAuthError  # noqa: PLC0415
+    from google.auth.transport.requests import AuthorizedSession  # noqa: PLC0415
+    from google.oauth2 import service_account  # noqa: PLC0415
+
+    name = settings.get("service_account_file") or environ.get("HUIFANG_GOOGLE_CREDENTIALS") \
+        or environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not name:
+        raise ConfigError("google.service_account_file: no service-account key file configured "
+                          "(or set HUIFANG_GOOGLE_CREDENTIALS)")
+    path = Path(name) if Path(name).is_absolute() else base_dir / name
+    try:
+        credentials = service_account.Credentials.from_service_account_file(str(path), scopes=list(SCOPES))
+    except FileNotFoundError:
+        raise ConfigError(f"google.service_account_file: {path} not found") from None
+    except (ValueError, KeyError, GoogleAuthError) as exc:
+        raise ConfigError(f"google.service_account_file: {path} is not a service-account key ({exc})") from None
+    return AuthorizedSession(credentials)
+
+
+def _start(range_text: str) -> tuple[int, int]:
+    """(first row number, 0-based first column) of a returned range such as 'Sheet 1'!B3:F20."""
+    cells = range_text.rsplit("!", 1)[-1]
+    match = _START.match(cells)
+    if not match:
+        return 1, 0
+    letters, row = match.groups()
+    col = 0
+    for ch in letters:
+        col = col * 26 + (ord(ch) - 64)
+    return int(row), col - 1
+
+
+def _quote(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def read_google_sheet(name: str, url_or_key: str, session: requests.Session, *, account: str = "the service account"
+                      ) -> Workbook:
+    """All tabs of one spreadsheet, in two requests. Raises SourceError naming the spreadsheet."""
+    import gspread  # noqa: PLC0415
+
+    key = spreadsheet_key(url_or_key)
+    client = gspread.http_client.HTTPClient(auth=None, session=session)  # type: ignore[arg-type]
+    try:
+        meta = client.fetch_sheet_metadata(key, params={"includeGridData": "false",
+                                                        "fields": "properties.title,sheets.properties"})
+        grids = [s["properties"] for s in meta.get("sheets", [])
+                 if s.get("properties", {}).get("sheetType", "GRID") == "GRID"]
+        values = client.values_batch_get(key, [_quote(p["title"]) for p in grids], params={
+            "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "ROWS"}) if grids else {"valueRanges": []}
+    except gspread.exceptions.APIError as exc:
+        raise SourceError(name, _api_reason(exc, key, account)) from exc
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise SourceError(name, f"Google Sheets could not be reached for spreadsheet {key} ({type(exc).__name__}); "
+                                "check the internet connection") from exc
+    except Exception as exc:  # google-auth refresh errors and malformed answers
+        if exc.__class__.__name__ == "RefreshError":
+            raise SourceError(name, f"Google rejected the service-account credentials ({exc})") from exc
+        raise
+    base = f"https://docs.google.com/spreadsheets/d/{key}/edit"
+    sheets = []
+    for props, block in zip(grids, values.get("valueRanges", [])):
+        sheets.append(Sheet(
+            title=props["title"],
+            read=_reader(block),
+            hidden=bool(props.get("hidden", False)),
+            url=f"{base}#gid={props.get('sheetId', 0)}",
+        ))
+    return Workbook(name=name, path=f"{base}", sheets=tuple(sheets))
+
+
+def _reader(block: Mapping[str, Any]) -> Callable[[], Grid]:
+    def read() -> Grid:
+        first_row, first_col = _start(block.get("range", "A1"))
+        rows: Iterator[Row] = ((first_row + i, values) for i, values in enumerate(block.get("values", [])))
+        return Grid(rows=rows, first_col=first_col)
+
+    return read
+
+
+def _api_reason(exc: Any, key: str, account: str) -> str:
+    code = getattr(exc, "code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    if code == 403:
+        return f"access to Google spreadsheet {key} was denied: share it with {account} (Viewer is enough)"
+    if code == 404:
+        return f"Google spreadsheet {key} does not exist: check the URL in the config"
+    if code == 401:
+        return "Google rejected the service-account credentials: create a new key for the service account"
+    if code == 429:
+        return f"Google's read quota is used up (HTTP 429) for spreadsheet {key}; the next run will try again"
+    return f"Google Sheets answered HTTP {code} for spreadsheet {key}; the next run will try again"

@@ -1,0 +1,153 @@
+"""A local HTTP server that speaks the parts of the Sheets API v4 gspread uses, on 127.0.0.1.
+
+Response shapes are replayed from the real API's recordings in shared/corpus/gspread-cassettes
+(metadata properties, error bodies); the cell values come from workbooks converted the way the API
+returns them unformatted (dates as serial numbers, trailing empty cells and rows left out).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import openpyxl
+
+CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "gspread-cassettes"
+EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _cassette_body(name: str, status: int | None = None, contains: str = "") -> dict[str, Any] | None:
+    path = CASSETTES / name
+    if not path.exists():
+        return None
+    for interaction in json.loads(path.read_text(encoding="utf-8"))["interactions"]:
+        response = interaction["response"]
+        if (status is None or response["status"]["code"] == status) and contains in interaction["request"]["uri"]:
+            return json.loads(response["body"]["string"])
+    return None
+
+
+RECORDED_METADATA = _cassette_body("SpreadsheetTest.test_values_batch_get.json", 200, "includeGridData=false")
+RECORDED_403 = _cassette_body("ClientTest.test_access_private_spreadsheet.json", 403) or {
+    "error": {"code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED"}}
+RECORDED_404 = _cassette_body("ClientTest.test_access_non_existing_spreadsheet.json", 404) or {
+    "error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}}
+
+
+def unformatted(value: Any) -> Any:
+    """A cell as the API's UNFORMATTED_VALUE + SERIAL_NUMBER rendering returns it."""
+    if isinstance(value, dt.datetime):
+        return (value - EPOCH).total_seconds() / 86400
+    if isinstance(value, dt.date):
+        return (dt.datetime.combine(value, dt.time()) - EPOCH).days
+    if value is None:
+        return ""
+    return value
+
+
+def tabs_from_xlsx(path: Path) -> list[dict[str, Any]]:
+    book = openpyxl.load_workbook(path, data_only=True)
+    tabs = []
+    for index, ws in enumerate(book.worksheets):
+        rows = [[unformatted(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        for row in rows:
+            while row and row[-1] == "":
+                row.pop()
+        while rows and not rows[-1]:
+            rows.pop()
+        tabs.append({"sheetId": 1000 + index * 7, "title": ws.title, "index": index,
+                     "hidden": ws.sheet_state != "visible", "values": rows})
+    return tabs
+
+
+@dataclass
+class SheetsApi:
+    spreadsheets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    faults: list[Any] = field(default_factory=list)  # per request, in order: 429, 500, 403, 404, "timeout", None
+    delay: float = 1.5
+
+    def answer(self, method: str, url: str) -> tuple[int, dict[str, Any]]:
+        parsed = urlparse(url)
+        self.requests.append((method, parsed.path))
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "timeout":
+            time.sleep(self.delay)
+        elif fault in (403, 404):
+            return fault, RECORDED_403 if fault == 403 else RECORDED_404
+        elif isinstance(fault, int):
+            return fault, {"error": {"code": fault, "message": "simulated", "status": "UNAVAILABLE"}}
+        parts = parsed.path.split("/")
+        if len(parts) < 4 or parts[1:3] != ["v4", "spreadsheets"]:
+            return 404, RECORDED_404
+        key = unquote(parts[3].split(":")[0])
+        if key not in self.spreadsheets:
+            return 404, RECORDED_404
+        tabs = self.spreadsheets[key]
+        if parts[3].endswith(":batchGet") or (len(parts) > 4 and parts[4] == "values:batchGet"):
+            query = parse_qs(parsed.query)
+            if query.get("valueRenderOption") != ["UNFORMATTED_VALUE"]:
+                return 400, {"error": {"code": 400, "message": "test server serves unformatted values only"}}
+            ranges = []
+            for wanted in query.get("ranges", []):
+                title = wanted.strip("'").replace("''", "'")
+                tab = next((t for t in tabs if t["title"] == title), None)
+                if tab is None:
+                    return 400, {"error": {"code": 400, "message": f"Unable to parse range: {wanted}"}}
+                block: dict[str, Any] = {"range": f"{wanted}!A1:Z1000", "majorDimension": "ROWS"}
+                if tab["values"]:
+                    block["values"] = tab["values"]
+                ranges.append(block)
+            return 200, {"spreadsheetId": key, "valueRanges": ranges}
+        meta = json.loads(json.dumps(RECORDED_METADATA or {"properties": {"title": key}}))
+        meta["spreadsheetId"] = key
+        meta["properties"]["title"] = key
+        meta["sheets"] = [{"properties": {
+            "sheetId": t["sheetId"], "title": t["title"], "index": t["index"], "sheetType": "GRID",
+            "gridProperties": {"rowCount": 1000, "columnCount": 26}, **({"hidden": True} if t["hidden"] else {}),
+        }} for t in tabs]
+        return 200, meta
+
+
+class SheetsServer:
+    def __init__(self) -> None:
+        self.api = SheetsApi()
+        api = self.api
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                status, body = api.answer("GET", self.path)
+                data = json.dumps(body).encode("utf-8")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "SheetsServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"

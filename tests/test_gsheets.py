@@ -1,0 +1,170 @@
+"""Google Sheets as a source, against a local server that speaks the Sheets API v4."""
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import requests
+
+from scripts.check import run_check
+from scripts.config import parse_config
+from scripts.errors import ConfigError, SourceError
+from scripts.sources.excel import read_workbook
+from scripts.sources.gsheets import SheetsSession, read_google_sheet, spreadsheet_key
+from tests.helpers import SHANGHAI
+from tests.sheets_server import SheetsServer, tabs_from_xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "demo"
+NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI)
+SHOWROOM_KEY = "1showroomSPREADSHEETkeyAAAAAAAAAAAAAAAAAAAA"
+SERVICE_KEY = "1serviceSPREADSHEETkeyBBBBBBBBBBBBBBBBBBBBBB"
+TABLES = {"来店登记": "visitor_log", "试乘试驾": "test_drive_log", "交车登记": "delivery_log", "员工名单": "staff"}
+
+
+@pytest.fixture
+def sheets():
+    with SheetsServer() as server:
+        server.api.spreadsheets[SHOWROOM_KEY] = tabs_from_xlsx(DEMO / "展厅.xlsx")
+        server.api.spreadsheets[SERVICE_KEY] = tabs_from_xlsx(DEMO / "客服.xlsx")
+        yield server
+
+
+def session_for(server, **kw):
+    return SheetsSession(base_url=server.url, timeout=(1, 1), sleep=lambda s: None, **kw)
+
+
+def config(tmp_path, google):
+    showroom = {"google_sheet": f"https://docs.google.com/spreadsheets/d/{SHOWROOM_KEY}/edit#gid=0"} if google \
+        else {"path": str(DEMO / "展厅.xlsx")}
+    service = {"google_sheet": SERVICE_KEY} if google else {"path": str(DEMO / "客服.xlsx")}
+    return parse_config({"sources": [
+        {"name": "展厅", **showroom, "tables": TABLES},
+        {"name": "客服", **service, "tables": {"投诉登记": "complaint_log"}},
+    ]}, tmp_path / "huifang.yaml", tmp_path)
+
+
+def opener_for(session):
+    def open_source(source):
+        return read_google_sheet(source.name, source.google_sheet, session, account="bot@store.iam.gserviceaccount.com")
+    return open_source
+
+
+def comparable(result):
+    return [(f.rule, f.source, f.sheet, f.row, f.column, f.cell, f.header, f.assignee, f.due, f.message)
+            for f in result.findings]
+
+
+def test_the_same_data_gives_the_same_findings_from_sheets_and_excel(tmp_path, sheets):
+    excel = run_check(config(tmp_path, google=False), NOW)
+    session = session_for(sheets)
+    google = run_check(config(tmp_path, google=True), NOW, opener=opener_for(session))
+    assert comparable(google) == comparable(excel)
+    assert len(excel.findings) > 30
+    assert [(s.title, s.table, s.rows) for s in google.sources[0].sheets] == \
+        [(s.title, s.table, s.rows) for s in excel.sources[0].sheets]
+
+
+def test_two_requests_per_spreadsheet_per_run(tmp_path, sheets):
+    session = session_for(sheets)
+    run_check(config(tmp_path, google=True), NOW, opener=opener_for(session))
+    assert session.requests_made == 4 and len(sheets.api.requests) == 4
+    paths = [p for _, p in sheets.api.requests]
+    assert paths == [f"/v4/spreadsheets/{SHOWROOM_KEY}", f"/v4/spreadsheets/{SHOWROOM_KEY}/values:batchGet",
+                     f"/v4/spreadsheets/{SERVICE_KEY}", f"/v4/spreadsheets/{SERVICE_KEY}/values:batchGet"]
+
+
+def test_findings_link_to_the_exact_cell(tmp_path, sheets):
+    result = run_check(config(tmp_path, google=True), NOW, opener=opener_for(session_for(sheets)))
+    phone = next(f for f in result.findings if f.rule == "missing_required" and f.column == "phone")
+    gid = next(t["sheetId"] for t in sheets.api.spreadsheets[SHOWROOM_KEY] if t["title"] == "来店登记")
+    assert phone.url == f"https://docs.google.com/spreadsheets/d/{SHOWROOM_KEY}/edit#gid={gid}&range={phone.cell}"
+    excel = run_check(config(tmp_path, google=False), NOW)
+    assert all(f.url is None for f in excel.findings)
+
+
+def test_reminders_render_the_cell_link(tmp_path, sheets):
+    from scripts.jobs import build_messages, calendar_of
+    from scripts.render import Renderer
+
+    cfg = config(tmp_path, google=True)
+    result = run_check(cfg, NOW, opener=opener_for(session_for(sheets)))
+    message = next(m for m in build_messages("reminders", result, cfg, NOW, None, calendar_of(cfg))
+                   if m.recipient.name == "张伟")
+    subject, text, html = Renderer(cfg).parts(message)
+    assert f'<a href="https://docs.google.com/spreadsheets/d/{SHOWROOM_KEY}/edit#gid=' in html
+    assert "&amp;range=" in html and "&range=" in text
+
+
+@pytest.mark.parametrize("faults", [[429], [500, 503], ["timeout"], [429, 500, "timeout"]])
+def test_transient_faults_are_retried_then_read(tmp_path, sheets, faults):
+    sheets.api.faults[:] = faults
+    session = session_for(sheets)
+    book = read_google_sheet("展厅", SHOWROOM_KEY, session)
+    assert [s.title for s in book.sheets][:2] == ["来店登记", "试乘试驾"]
+    assert session.requests_made == 2 + len(faults)
+
+
+def test_persistent_faults_become_a_source_error_and_the_other_sources_go_on(tmp_path, sheets):
+    sheets.api.faults[:] = [500] * 5
+    session = session_for(sheets, retries=4)
+    result = run_check(config(tmp_path, google=True), NOW, opener=opener_for(session))
+    assert "HTTP 500" in result.sources[0].error and SHOWROOM_KEY in result.sources[0].error
+    assert result.sources[1].error is None and result.findings
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("status, words", [(403, "share it with bot@store.iam.gserviceaccount.com"),
+                                           (404, "does not exist")])
+def test_access_denied_and_missing_spreadsheets_are_named(tmp_path, sheets, status, words):
+    sheets.api.faults[:] = [status]
+    with pytest.raises(SourceError) as info:
+        read_google_sheet("展厅", SHOWROOM_KEY, session_for(sheets), account="bot@store.iam.gserviceaccount.com")
+    assert words in str(info.value) and SHOWROOM_KEY in str(info.value) and str(info.value).startswith("展厅: ")
+
+
+def test_an_unreachable_api_is_a_source_error(tmp_path):
+    session = SheetsSession(base_url="http://127.0.0.1:9", timeout=(0.5, 0.5), retries=1, sleep=lambda s: None)
+    with pytest.raises(SourceError, match="could not be reached"):
+        read_google_sheet("展厅", SHOWROOM_KEY, session)
+
+
+def test_ragged_rows_and_empty_tabs(sheets):
+    sheets.api.spreadsheets["1raggedSPREADSHEETkeyCCCCCCCCC"] = [
+        {"sheetId": 1, "title": "空", "index": 0, "hidden": False, "values": []},
+        {"sheetId": 2, "title": "来店", "index": 1, "hidden": True, "values": [
+            ["登记时间", "来访方式", "客户姓名", "联系电话", "信息来源", "销售顾问", "是否建卡"],
+            [46352.4375, "来店", "陈先生", 13812345678],  # ragged: trailing cells missing
+            [],
+            ["2026/11/26 10:00", "来电", "李女士", "139-8765-4321", "网络", "王芳", True],
+        ]},
+    ]
+    book = read_google_sheet("表", "1raggedSPREADSHEETkeyCCCCCCCCC", session_for(sheets))
+    assert [(s.title, s.hidden) for s in book.sheets] == [("空", False), ("来店", True)]
+    assert list(book.sheets[0].read().rows) == []
+    from scripts.config import config_for_files
+    cfg = replace(config_for_files([]), sources=(replace(config_for_files([Path("x")]).sources[0], path=None,
+                                                          google_sheet="1raggedSPREADSHEETkeyCCCCCCCCC", name="表"),))
+    result = run_check(cfg, NOW, opener=opener_for(session_for(sheets)))
+    assert [(f.rule, f.location) for f in result.findings] == [
+        ("missing_required", "来店!E2"), ("missing_required", "来店!F2"), ("card_not_created", "来店!G2")]
+    assert result.tables[0].records[0]["visit_at"] == dt.datetime(2026, 11, 26, 10, 30)
+
+
+@pytest.mark.parametrize("text", ["https://docs.google.com/spreadsheets/d/1abcDEF_-ghijklmnop/edit#gid=0",
+                                  "1abcDEF_-ghijklmnop"])
+def test_spreadsheet_key_from_url_or_key(text):
+    assert spreadsheet_key(text) == "1abcDEF_-ghijklmnop"
+
+
+def test_bad_credentials_file_is_a_config_error_naming_it(tmp_path):
+    from scripts.sources.gsheets import credentials_session
+
+    (tmp_path / "sa.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="sa.json"):
+        credentials_session({"service_account_file": "sa.json"}, tmp_path, {})
+    with pytest.raises(ConfigError, match="not found"):
+        credentials_session({"service_account_file": "missing.json"}, tmp_path, {})
+    with pytest.raises(ConfigError, match="HUIFANG_GOOGLE_CREDENTIALS"):
+        credentials_session({}, tmp_path, {})
