@@ -53,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .jobs import run_job  # noqa: PLC0415
 
     config = resolve_config(args.config, [])
-    result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run)
+    result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run, month=args.month)
     where = f" (outbox: {config.outbox / 'index.html'})" if args.dry_run or not config.smtp else ""
     print(f"{args.job}: {len(result.messages)} messages; {result.delivery.summary()}{where}")
     if any(s.error for s in result.check.sources):
@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(func=cmd_check)
 
-    run = sub.add_parser("run", parents=[common], help="run a job: reminders, digest or escalations")
-    run.add_argument("job", choices=("reminders", "digest", "escalations"))
+    run = sub.add_parser("run", parents=[common], help="run a job: reminders, digest, escalations, monthly-report")
+    run.add_argument("job", choices=("reminders", "digest", "escalations", "monthly-report"))
+    run.add_argument("--month", help="monthly-report: the month, YYYY-MM (default: the previous month)")
     run.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
     run.add_argument("--now", help="the moment to run at, ISO (default: now)")
     run.add_argument("--dry-run", action="store_true", help="write the emails to the outbox only; record nothing")

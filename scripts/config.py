@@ -101,7 +101,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": False,
         },
-        "report": {"type": "object"},
+        "report": {
+            "type": "object",
+            "properties": {
+                "folder": {"type": "string"}, "file_name": {"type": "string", "pattern": "\\{month\\}"},
+                "show_phone": {"type": "boolean"}, "store": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
         "escalation": {"type": "object"},
         "log": {
             "type": "object",

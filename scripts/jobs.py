@@ -22,7 +22,7 @@ from .render import Renderer
 from .workcal import WorkCalendar
 
 log = logging.getLogger("huifang.jobs")
-JOBS = ("reminders", "digest", "escalations")
+JOBS = ("reminders", "digest", "escalations", "monthly-report")
 
 
 class Sender(Protocol):
@@ -83,7 +83,11 @@ def calendar_of(config: Config) -> WorkCalendar:
 
 
 def build_messages(job: str, result: CheckResult, config: Config, now: dt.datetime, ledger: Ledger | None,
-                   calendar: WorkCalendar) -> list[Message]:
+                   calendar: WorkCalendar, month: str | None = None) -> list[Message]:
+    if job == "monthly-report":
+        from .report_job import build_report  # noqa: PLC0415
+
+        return build_report(result, config, now, month)
     if job == "reminders":
         return build_reminders(result, config, now)
     if job == "digest":
@@ -146,9 +150,10 @@ def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledg
 
 
 def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False, sender: Sender | None = None,
-            ledger: Ledger | None = None, owner: str | None = None,
+            ledger: Ledger | None = None, owner: str | None = None, month: str | None = None,
             check: Callable[[Config, dt.datetime], CheckResult] = run_check) -> JobResult:
     """Run one job at ``now``. With ``dry_run`` the messages only go to the outbox and nothing is recorded."""
+    job = job.replace("_", "-")
     started = time.perf_counter()
     renderer = Renderer(config)
     calendar = calendar_of(config)
@@ -160,7 +165,7 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
     try:
         if dry_run:
             result = check(config, now)
-            messages = build_messages(job, result, config, now, None, calendar)
+            messages = build_messages(job, result, config, now, None, calendar, month)
             delivery = deliver(messages, renderer, None, sender, now)
         else:
             assert ledger is not None
@@ -168,7 +173,7 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
                 run_id = ledger.start_run(job, now)
                 try:
                     result = check(config, now)
-                    messages = build_messages(job, result, config, now, ledger, calendar)
+                    messages = build_messages(job, result, config, now, ledger, calendar, month)
                     delivery = deliver(messages, renderer, ledger, sender, now)
                 except Exception as exc:
                     ledger.end_run(run_id, now, "failed", f"{type(exc).__name__}: {exc}")

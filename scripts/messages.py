@@ -34,6 +34,7 @@ class Message:
     context: Mapping[str, Any]
     items: tuple[str, ...] = ()  # identities of what the message carries
     once_per_period: bool = True  # a daily summary goes once a day, whatever changed since
+    attachments: tuple[str, ...] = ()  # file paths
 
     @property
     def key(self) -> str:

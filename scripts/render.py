@@ -93,4 +93,8 @@ class Renderer:
         mail["X-Huifang-Kind"] = message.kind
         mail.set_content(text)
         mail.add_alternative(html, subtype="html")
+        for name in message.attachments:
+            path = Path(name)
+            mail.add_attachment(path.read_bytes(), maintype="application",
+                                subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=path.name)
         return mail

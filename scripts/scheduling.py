@@ -19,6 +19,7 @@ DEFAULT_SCHEDULE = {
     "reminders": "09:00",
     "digest": "17:00",
     "escalations": "every 30 minutes from 09:00 to 18:00",
+    "monthly_report": "1st 09:00",
 }
 _TIME = r"([01]?\d|2[0-3]):([0-5]\d)"
 _EVERY = re.compile(rf"^every\s+(\d+)\s+minutes?(?:\s+from\s+{_TIME}\s+to\s+{_TIME})?$")

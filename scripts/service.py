@@ -25,7 +25,7 @@ from .scheduling import Plan, plan_from_config, working_hours_between
 
 log = logging.getLogger("huifang.serve")
 Clock = Callable[[], dt.datetime]
-SERVE_JOBS = JOBS + ("monthly_report",)
+SERVE_JOBS = tuple(j.replace("-", "_") for j in JOBS)  # schedule keys: reminders, ..., monthly_report
 
 
 class Service:

@@ -213,6 +213,7 @@ def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, 
         expected_times.append((at(f"{day} 09:00"), "reminders"))
         expected_times += [(at(f"{day} 09:00") + dt.timedelta(minutes=30 * i), "escalations") for i in range(19)]
         expected_times.append((at(f"{day} 17:00"), "digest"))
+    expected_times.append((at("2026-12-01 09:00"), "monthly-report"))  # the 1st, for November
     expected_config = demo_config(tmp_path / "expected", **extra)
     from scripts.mailer import OutboxSender
 
@@ -224,7 +225,7 @@ def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, 
                      if m.recipient.email in result.delivery.sent]
     assert got == sorted(expected)
     assert not [g for g in got if g[2].startswith("11-29")]  # Sunday: nothing
-    assert {g[0] for g in got} == {"reminder", "digest", "escalation"}
+    assert {g[0] for g in got} == {"reminder", "digest", "escalation", "report"}
     assert sum(1 for g in got if g[0] == "reminder" and g[2] == "11-27 09:00") == 5
 
 

@@ -1,0 +1,173 @@
+"""The monthly complaint report: every figure against hand-computed values, safe writing, real office software."""
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from scripts.config import parse_config
+from scripts.jobs import run_job
+from scripts.mailer import SmtpSender, SmtpSettings
+from scripts.report import month_stats
+from tests.helpers import COMPLAINT_HEADERS, SHANGHAI, STAFF, complaint, write_xlsx
+
+D = dt.datetime
+
+
+def c(cid, received, phone, channel, category, owner, status, reply=None, resolved=None, result=None, dept=None,
+      due=None, callback=None, satisfaction=None, content="问题", name="客户"):
+    return complaint(投诉编号=cid, 受理时间=received, 投诉渠道=channel, 客户姓名=name, 联系电话=phone, 投诉内容=content,
+                     投诉类别=category, 责任人=owner, 处理状态=status, 首次回复时间=reply, 解决时间=resolved,
+                     处理结果=result, 协办部门=dept, 工单时限=due, 回访时间=callback, 客户满意度=satisfaction)
+
+
+A, B, C, DD, E = 13900000001, 13900000002, 13900000003, 13900000004, 13900000005
+ROWS = [
+    c("O1", D(2026, 10, 10, 10), A, "电话", "维修质量", "赵敏", "已关闭", D(2026, 10, 10, 12), D(2026, 10, 11, 10), "修好",
+      callback=D(2026, 10, 12, 10), satisfaction="满意"),
+    c("O2", D(2026, 10, 20, 9), B, "微信", "服务态度", "孙磊", "已解决", D(2026, 10, 22, 9), D(2026, 10, 23, 9), "致歉"),
+    c("N1", D(2026, 11, 2, 10), A, "电话", "维修质量", "赵敏", "已关闭", D(2026, 11, 2, 11), D(2026, 11, 3, 10), "返修",
+      dept="售后部", due=D(2026, 11, 3, 18), callback=D(2026, 11, 4, 10), satisfaction="满意"),
+    c("N2", D(2026, 11, 5, 9), C, "微信", "服务态度", "孙磊", "已解决", D(2026, 11, 6, 15), D(2026, 11, 8, 9), "致歉",
+      dept="销售部", due=D(2026, 11, 7, 18)),
+    c("N3", D(2026, 11, 10, 14), DD, "电话", "维修质量", "赵敏", "处理中", D(2026, 11, 10, 16)),
+    c("N4", D(2026, 11, 30, 20), E, "面诉", None, "孙磊", "待处理", content='=HYPERLINK("http://evil.example","点我")',
+      name="+cmd|' /C calc'!A0"),
+    c("N5", D(2026, 11, 15, 10), C, "电话", "服务态度", "赵敏", "已关闭", D(2026, 11, 15, 10, 30), D(2026, 11, 15, 18), "退款",
+      callback=D(2026, 11, 16, 10), satisfaction="不满意"),
+    c("D1", D(2026, 12, 2, 9), DD, "电话", "维修质量", "赵敏", "待处理"),
+]
+STAFF_WITH_BOSS = [*STAFF, {"name": "孙磊", "email": "sunlei@example.com", "role": "客服专员", "supervisor": "李娜"}]
+
+
+def records(tmp_path):
+    from scripts.check import run_check
+    result = run_check(parse_config({"sources": [{"name": "客服", "path": "客服.xlsx"}]}, tmp_path / "c.yaml", tmp_path),
+                       D(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    return [r for t in result.tables for r in t.records]
+
+
+@pytest.fixture
+def log(tmp_path):
+    import openpyxl
+
+    path = write_xlsx(tmp_path / "客服.xlsx", {"投诉登记": [COMPLAINT_HEADERS, *ROWS]})
+    wb = openpyxl.load_workbook(path)
+    for row in wb.active.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value[:1] in "=+":
+                cell.data_type = "s"  # as a customer's text typed after a quote: text, not a formula
+    wb.save(path)
+    return tmp_path
+
+
+def test_november_figures(log):
+    s = month_stats(records(log), "2026-11", SHANGHAI)
+    assert s.total == 5
+    assert dict(s.by_channel) == {"电话": 3, "微信": 1, "面诉": 1}
+    assert dict(s.by_category) == {"维修质量": 2, "服务态度": 2, "未分类": 1}
+    assert dict(s.by_owner) == {"赵敏": 3, "孙磊": 2}
+    assert (s.reply_on_time, s.reply_judged, s.reply_rate) == (3, 4, 0.75)  # N4 came 4 h before month end
+    assert s.median_reply_hours == 1.5  # 0.5, 1, 2, 30
+    assert s.median_resolve_hours == 24  # 8, 24, 72
+    assert (s.dept_on_time, s.dept_orders, s.dept_rate) == (1, 2, 0.5)
+    assert (s.callbacks, s.resolved, s.callback_rate) == (2, 3, 0.6667)
+    assert dict(s.satisfaction) == {"满意": 1, "不满意": 1}
+    assert [x.complaint_id for x in s.repeats] == ["N1", "N5"]  # A after O1 (23 days), C after N2 (10 days)
+    assert [(x.complaint_id, age) for x, age in s.open_at_end] == [("N3", 20), ("N4", 0)]
+    assert [d.day for d, n in s.by_day if n] == [2, 5, 10, 15, 30] and len(s.by_day) == 30
+    assert all(x.phone.startswith("139****") for x in s.complaints)
+
+
+def test_october_figures_for_the_comparison(log):
+    s = month_stats(records(log), "2026-10", SHANGHAI)
+    assert (s.total, s.reply_rate, s.median_reply_hours, s.median_resolve_hours) == (2, 0.5, 25, 48)
+    assert (s.dept_orders, s.dept_rate, s.callback_rate, len(s.repeats), len(s.open_at_end)) == (0, None, 0.5, 0, 0)
+
+
+def report_config(tmp_path, port=None, **report):
+    mail = {"from": "回访提醒 <noreply@example.com>", "outbox": "outbox"}
+    if port:
+        mail["smtp"] = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5}
+    return parse_config({"sources": [{"name": "客服", "path": "客服.xlsx", "tables": {"投诉登记": "complaint_log"}}],
+                         "staff": STAFF_WITH_BOSS, "mail": mail, "state": "state.sqlite3",
+                         **({"report": report} if report else {})}, tmp_path / "huifang.yaml", tmp_path)
+
+
+def sheet(path, name):
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).to_python()
+
+
+def test_the_workbook_holds_the_figures_and_is_emailed(log, smtp_server):
+    config = report_config(log, smtp_server.port)
+    result = run_job("monthly-report", config, D(2026, 12, 1, 9, tzinfo=SHANGHAI),
+                     sender=SmtpSender(SmtpSettings("127.0.0.1", smtp_server.port, "none"), sleep=lambda s: None))
+    path = log / "reports" / "投訴月報-2026-11.xlsx"
+    assert path.exists() and not list((log / "reports").glob(".~*"))
+    summary = sheet(path, "汇总")
+    figures = {row[0]: row[1:4] for row in summary[3:11]}
+    assert figures["投诉总数"] == [5.0, 2.0, 3.0]
+    assert figures["24小时内首次答复率"][:2] == [0.75, 0.5]
+    assert figures["首次答复时间中位数（小时）"][:2] == [1.5, 25.0]
+    assert figures["协办工单按时完成率"][0] == 0.5 and figures["协办工单按时完成率"][1] == ""
+    assert figures["处理后回访率（闭环）"][0] == pytest.approx(0.6667)
+    assert figures["重复投诉件数"] == [2.0, 0.0, 2.0]
+    detail = sheet(path, "投诉明细")
+    assert [r[0] for r in detail[1:]] == ["N1", "N2", "N3", "N5", "N4"]
+    n2 = next(r for r in detail if r[0] == "N2")
+    assert n2[10] == "否" and n2[12] == "否" and n2[13] == "否"
+    assert [r[0] for r in sheet(path, "月末未结")[1:]] == ["N3", "N4"]
+    assert {r[0]: r[1] for r in sheet(path, "按渠道")[2:]} == {"电话": 3.0, "微信": 1.0, "面诉": 1.0}
+    assert len(result.delivery.sent) == 1 and smtp_server.received[0].recipients == ["lina@example.com"]
+    mail = smtp_server.received[0].message
+    (attachment,) = list(mail.iter_attachments())
+    assert attachment.get_filename() == "投訴月報-2026-11.xlsx"
+    assert attachment.get_content() == path.read_bytes()
+    assert "75%" in mail.get_body(("plain",)).get_content()
+
+
+def test_sheet_text_never_becomes_a_formula_and_phones_are_masked(log):
+    import openpyxl
+
+    run_job("monthly-report", report_config(log), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
+    wb = openpyxl.load_workbook(log / "reports" / "投訴月報-2026-11.xlsx")
+    n4 = next(row for row in wb["投诉明细"].iter_rows() if row[0].value == "N4")
+    assert n4[8].value.startswith("=HYPERLINK") and n4[8].data_type == "s"
+    assert n4[3].value.startswith("+cmd") and n4[3].data_type == "s"
+    assert all(cell.data_type != "f" for ws in wb for row in ws.iter_rows() for cell in row)
+    assert n4[4].value == "139****0005"
+
+
+def test_phones_shown_when_configured(log):
+    run_job("monthly-report", report_config(log, show_phone=True), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
+    detail = sheet(log / "reports" / "投訴月報-2026-11.xlsx", "投诉明细")
+    assert "13900000005" in [r[4] for r in detail]
+
+
+def test_default_month_is_the_previous_one(log):
+    run_job("monthly-report", report_config(log), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
+    assert (log / "reports" / "投訴月報-2026-11.xlsx").exists()
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice not installed (apt-get install libreoffice-calc-nogui)")
+def test_libreoffice_opens_the_report(log, tmp_path_factory):
+    run_job("monthly-report", report_config(log), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
+    out = tmp_path_factory.mktemp("pdf")
+    src = out / "report.xlsx"
+    shutil.copy(log / "reports" / "投訴月報-2026-11.xlsx", src)
+    proc = subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", "pdf",
+                           "--outdir", str(out), str(src)], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    pdf = out / "report.pdf"
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5000
+    # LibreOffice can also re-save it as xlsx: the figures survive the round trip.
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", "ods",
+                    "--outdir", str(out), str(src)], check=True, capture_output=True, timeout=180)
+    figures = {row[0]: row[1] for row in sheet(out / "report.ods", "汇总")[3:11]}
+    assert figures["投诉总数"] == 5 and figures["24小时内首次答复率"] == 0.75
