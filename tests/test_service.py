@@ -31,7 +31,8 @@ def test_default_plan_skips_the_weekend_and_runs_on_the_make_up_saturday():
     assert moments == [("10-09 09:00", "reminders"), ("10-09 17:00", "digest"),
                        ("10-10 09:00", "reminders"), ("10-10 17:00", "digest"),  # 调休 Saturday
                        ("10-12 09:00", "reminders"), ("10-12 17:00", "digest")]
-    assert not [m for m, j in PLAN.occurrences(at("2026-10-01 00:00"), at("2026-10-07 23:59"))]  # National Day
+    # National Day week: nothing but the monthly report, which goes out on the 1st whatever the day.
+    assert [j for m, j in PLAN.occurrences(at("2026-10-01 00:00"), at("2026-10-07 23:59"))] == ["monthly_report"]
 
 
 def test_escalations_every_30_minutes_within_the_day():
