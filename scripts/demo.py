@@ -120,8 +120,6 @@ def _write_sheet(ws: Any, rows: Sequence[Any], *, title_rows: Sequence[str] = ()
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    for cell in ws[header_row + 1] if ws.max_row > header_row else ():
-        pass
     for col in ws.iter_cols(min_row=header_row, max_row=ws.max_row):
         for cell in col:
             if isinstance(cell.value, dt.datetime):
@@ -167,16 +165,15 @@ def write_demo(folder: Path) -> list[Path]:
 
 def run_demo(now_text: str | None, out: Path) -> int:
     """Check the bundled demo workbooks and write the results under ``out``."""
+    from dataclasses import replace  # noqa: PLC0415
+
     from .check import run_check  # noqa: PLC0415
     from .cli import parse_now  # noqa: PLC0415
     from .config import load_config  # noqa: PLC0415
-    from .output import render_json, render_text  # noqa: PLC0415
-
-    from dataclasses import replace  # noqa: PLC0415
-
     from .jobs import JOBS, run_job  # noqa: PLC0415
     from .ledger import Ledger  # noqa: PLC0415
     from .mailer import OutboxSender  # noqa: PLC0415
+    from .output import render_json, render_text  # noqa: PLC0415
 
     config = load_config(DEMO_CONFIG)
     now = parse_now(now_text, config) if now_text else DEMO_NOW

@@ -6,6 +6,7 @@ jittered back-off, and each retry is logged; 5xx replies are permanent and repor
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import random
@@ -70,10 +71,8 @@ class SmtpSender:
 
     def close(self) -> None:
         if self.conn is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.conn.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self.conn = None
 
     def _connect(self) -> smtplib.SMTP:

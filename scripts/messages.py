@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from .check import CheckResult, StaffDirectory

@@ -5,7 +5,6 @@ Regenerate after an intended change with: python -m tests.update_golden
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import email
 import socket
-from email import policy
 from dataclasses import dataclass, field
+from email import policy
 
 from aiosmtpd.controller import Controller
 

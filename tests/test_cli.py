@@ -29,7 +29,7 @@ def test_json_output_follows_the_contract():
     assert sheets["来店登记"] == ("visitor_log", 14) and sheets["月度汇总"] == (None, 0)
     assert data["sources"][1]["sheets"][1] == {"title": "回访记录", "table": "callback_log", "rows": 6}
     for f in data["findings"]:
-        assert FINDING_KEYS <= f.keys()
+        assert f.keys() >= FINDING_KEYS
     rules = {f["rule"] for f in data["findings"]}
     assert {"missing_required", "invalid_value", "card_not_created", "test_drive_without_license", "duplicate_id",
             "unknown_staff", "callback_in_quiet_hours", "repeat_complainant"} <= rules

@@ -4,7 +4,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import json
 from pathlib import Path
 
 import pytest

@@ -10,7 +10,7 @@ import pytest
 from scripts.config import parse_config
 from scripts.jobs import run_job
 from scripts.ledger import Ledger, LockedError
-from scripts.mailer import OutboxSender, SmtpSender, SmtpSettings
+from scripts.mailer import SmtpSender, SmtpSettings
 from tests.helpers import SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +78,6 @@ def test_digest_goes_to_supervisors_with_masked_phones_and_bars(tmp_path, smtp_s
     run_job("digest", demo_config(tmp_path, smtp_server.port), EVENING)
     assert set(recipients(smtp_server)) == SUPERVISORS
     for received in smtp_server.received:
-        body = received.raw.decode("utf-8", errors="replace")
         for phone in ("13811112222", "13644445555", "13377778888"):
             assert phone not in received.message.get_body(("plain",)).get_content()
             assert phone not in received.message.get_body(("html",)).get_content()

@@ -5,12 +5,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import requests
 
 from scripts.check import run_check
 from scripts.config import parse_config
 from scripts.errors import ConfigError, SourceError
-from scripts.sources.excel import read_workbook
 from scripts.sources.gsheets import SheetsSession, read_google_sheet, spreadsheet_key
 from tests.helpers import SHANGHAI
 from tests.sheets_server import SheetsServer, tabs_from_xlsx

@@ -3,7 +3,6 @@
 import datetime as dt
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from python_calamine import CalamineWorkbook

@@ -11,7 +11,7 @@ from scripts.errors import ConfigError
 from scripts.jobs import run_job
 from scripts.ledger import Ledger, LockedError
 from scripts.mailer import SmtpSender, SmtpSettings
-from scripts.scheduling import Plan, parse_times, plan_from_config, working_hours_between
+from scripts.scheduling import parse_times, plan_from_config, working_hours_between
 from scripts.service import SERVE_JOBS, Service
 from scripts.workcal import WorkCalendar
 from tests.helpers import SHANGHAI

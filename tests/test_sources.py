@@ -226,8 +226,8 @@ def test_bad_files_give_one_clear_error(tmp_path, content, reason):
 
 def test_an_unreadable_source_does_not_stop_the_others(tmp_path):
     (tmp_path / "broken.xlsx").write_bytes(b"not a workbook")
-    from scripts.config import parse_config
     from scripts.check import run_check
+    from scripts.config import parse_config
 
     write_xlsx(tmp_path / "ok.xlsx", {"来店登记": [VISITOR_HEADERS, visitor(登记时间="2026-11-26", 来访方式="来店",
                                                                           客户姓名="陈先生", 信息来源="网络", 销售顾问="张伟",

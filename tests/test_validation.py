@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from tests.helpers import COMPLAINT_HEADERS, VISITOR_HEADERS, check_files, complaint, row, rules_at, visitor
+from tests.helpers import COMPLAINT_HEADERS, VISITOR_HEADERS, check_files, complaint, rules_at, visitor
 
 D = dt.datetime
 GOOD_VISIT = dict(登记时间=D(2026, 11, 26, 10), 来访方式="来店", 客户姓名="陈先生", 联系电话=13812345678,
