@@ -31,8 +31,10 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 NOW = dt.datetime(2026, 11, 27, 9)
 
 
-def make_visitors(path: Path, rows: int) -> None:
+def make_visitors(path: Path, rows: int, drag_to: int = 0) -> None:
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import PatternFill
 
     # A log as stores keep it: visits up to the bench's "now", old ones mostly closed or followed up,
     # ~2% without a phone, ~1% typed dates, a few blanks; the newest rows are still open.
@@ -57,6 +59,12 @@ def make_visitors(path: Path, rows: int) -> None:
             (visit + dt.timedelta(days=3)).date() if followed else None,
             status, "备注" if rnd.random() < 0.1 else None,
         ])
+    # Formatting dragged down to the last row, as staff do: styled cells with no value.
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for _ in range(rows + 3, drag_to + 1):
+        cell = WriteOnlyCell(ws)
+        cell.fill = fill
+        ws.append([None, None, None, cell])
     wb.save(path)
 
 
@@ -136,6 +144,7 @@ def main() -> int:
     parser.add_argument("--complaints", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-pandas", action="store_true")
+    parser.add_argument("--no-dragged", action="store_true", help="skip the log with formatting down to row 1,048,576")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     files = []
@@ -143,6 +152,11 @@ def main() -> int:
         path = OUT / f"visitors_{size}.xlsx"
         if not path.exists():
             make_visitors(path, size)
+        files.append(path)
+    if not args.no_dragged:
+        path = OUT / f"visitors_{args.sizes[0]}_dragged.xlsx"
+        if not path.exists():
+            make_visitors(path, args.sizes[0], drag_to=1_048_576)
         files.append(path)
     path = OUT / f"complaints_{args.complaints}.xlsx"
     if not path.exists():

@@ -15,7 +15,7 @@ from scripts.scheduling import parse_times, plan_from_config, working_hours_betw
 from scripts.service import SERVE_JOBS, Service
 from scripts.workcal import WorkCalendar
 from tests.helpers import SHANGHAI
-from tests.test_email import demo_config
+from tests.test_email import ROOT, demo_config
 
 
 def at(text):
@@ -247,3 +247,26 @@ def test_doctor_reads_sources_connects_to_smtp_and_says_what_to_fix(tmp_path, sm
     assert doctor(broken, at("2026-11-27 08:00"), out=lines.append) == 1
     text = "\n".join(lines)
     assert "CANNOT READ" in text and "CANNOT CONNECT" in text and "To fix:" in text
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "huifang.yaml").write_text(
+        "sources: []\nstate: state.sqlite3\nmail: {outbox: outbox}\n"
+        "schedule: {reminders: 'off', digest: 'off', escalations: 'off', monthly_report: 'off'}\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--config", str(tmp_path / "huifang.yaml")],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "SIGTERM" in err and "stopped" in err
