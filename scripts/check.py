@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from .config import Config, SourceConfig, StaffMember
@@ -89,11 +88,9 @@ def default_opener(config: Config) -> Opener:
             return read_workbook(source.path, source.name)
         from .sources.gsheets import SheetsSession, credentials_session, read_google_sheet  # noqa: PLC0415
 
-        settings = dict(config.raw.get("google") or {}) if config.raw else {}
         if not sessions:
-            inner = credentials_session(settings, config.base_dir, os.environ)
-            sessions.append(SheetsSession(inner, timeout=float(settings.get("timeout", 30)),
-                                          retries=int(settings.get("retries", 4))))
+            inner = credentials_session(config.google.service_account_file, os.environ)
+            sessions.append(SheetsSession(inner, timeout=config.google.timeout, retries=config.google.retries))
         account = getattr(getattr(sessions[0].inner, "credentials", None), "service_account_email", "the service account")
         return read_google_sheet(source.name, source.google_sheet or "", sessions[0], account=account)
 
@@ -185,6 +182,3 @@ def _directory(config: Config, tables: list[Table]) -> StaffDirectory:
                               f"{member.supervisor!r} is not in the staff list")
     return StaffDirectory(tuple(members))
 
-
-def resolve_paths(paths: list[str]) -> list[Path]:
-    return [Path(p) for p in paths]

@@ -91,14 +91,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def configure_logging(config: Config, verbose: bool) -> None:
     """stderr always, and the file named in `log: {file: ...}`; records carry no secrets or phones."""
-    options = config.raw.get("log") or {} if config.raw else {}
-    level = getattr(logging, options.get("level", "DEBUG" if verbose else "INFO"))
+    level = getattr(logging, config.log_level or ("DEBUG" if verbose else "INFO"))
     root = logging.getLogger()
     root.setLevel(level)
-    if options.get("file"):
-        path = Path(options["file"])
-        path = path if path.is_absolute() else config.base_dir / path
-        handler = logging.FileHandler(path, encoding="utf-8")
+    if config.log_file:
+        handler = logging.FileHandler(config.log_file, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root.addHandler(handler)
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .errors import ConfigError
-from .schema import validate_document
+from .schema import load_yaml, validate_document
 from .validation import DEFAULT_QUIET_HOURS, QuietWindow
 
 _WINDOW = r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*[-–~]\s*([01]?\d|2[0-3]):[0-5]\d\s*$"
@@ -109,7 +109,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": False,
         },
-        "escalation": {"type": "object"},
+        "escalation": {
+            "type": "object",
+            "properties": {"escalate_to": {"type": "string", "minLength": 1}},
+            "additionalProperties": False,
+        },
         "log": {
             "type": "object",
             "properties": {"file": {"type": "string"}, "level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]}},
@@ -146,6 +150,32 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    username: str | None = None
+    password_env: str | None = None  # the password itself never sits in the config
+    password_file: Path | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class GoogleConfig:
+    service_account_file: Path | None = None
+    timeout: float = 30.0
+    retries: int = 4
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    folder: Path = Path("reports")
+    file_name: str = "投訴月報-{month}.xlsx"
+    show_phone: bool = False
+    store: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     base_dir: Path
@@ -154,14 +184,20 @@ class Config:
     staff: tuple[StaffMember, ...] = ()
     mail_from: str = "回访提醒 <noreply@example.com>"
     outbox: Path = Path("outbox")
-    smtp: Mapping[str, Any] | None = None
+    smtp: SmtpConfig | None = None
     state: Path = Path("state.sqlite3")
     schema_dirs: tuple[Path, ...] = ()
     calendar: CalendarConfig = CalendarConfig()
     quiet_hours: tuple[QuietWindow, ...] = DEFAULT_QUIET_HOURS
     call_window: QuietWindow = (dt.time(9, 30), dt.time(11, 30))
     language: str = "zh-CN"
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    google: GoogleConfig = GoogleConfig()
+    report: ReportConfig = ReportConfig()
+    schedule: Mapping[str, str] | None = None  # job -> schedule text; None: the defaults
+    silence_hours: float = 26.0
+    escalate_to: str | None = None  # the role that gets second-level escalations
+    log_file: Path | None = None
+    log_level: str | None = None
 
 
 def _window(text: str) -> QuietWindow:
@@ -231,6 +267,10 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
     both = calendar.extra_holidays & calendar.extra_workdays
     if both:
         raise ConfigError(f"{where}: calendar: {min(both)} is both in extra_holidays and extra_workdays")
+    smtp = mail.get("smtp")
+    google = document.get("google") or {}
+    report = document.get("report") or {}
+    log = document.get("log") or {}
     return Config(
         path=path,
         base_dir=base_dir,
@@ -239,14 +279,32 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         staff=staff,
         mail_from=mail.get("from", Config.mail_from),
         outbox=rel(mail.get("outbox", "outbox")),
-        smtp=mail.get("smtp"),
+        smtp=SmtpConfig(
+            host=smtp["host"], port=smtp.get("port", 587), security=smtp.get("security", "starttls"),
+            username=smtp.get("username"), password_env=smtp.get("password_env"),
+            password_file=rel(smtp["password_file"]) if smtp.get("password_file") else None,
+            timeout=float(smtp.get("timeout", 30)),
+        ) if smtp else None,
         state=rel(document.get("state", "state.sqlite3")),
         schema_dirs=(rel(document["schemas"]),) if document.get("schemas") else (),
         calendar=calendar,
         quiet_hours=tuple(_window(w) for w in document["quiet_hours"]) if "quiet_hours" in document else DEFAULT_QUIET_HOURS,
         call_window=_window(document["call_window"]) if "call_window" in document else Config.call_window,
         language=document.get("language", "zh-CN"),
-        raw=document,
+        google=GoogleConfig(
+            service_account_file=rel(google["service_account_file"]) if google.get("service_account_file") else None,
+            timeout=float(google.get("timeout", 30)), retries=int(google.get("retries", 4)),
+        ),
+        report=ReportConfig(
+            folder=rel(report.get("folder", "reports")), file_name=report.get("file_name", ReportConfig.file_name),
+            show_phone=bool(report.get("show_phone", False)), store=report.get("store", ""),
+        ),
+        schedule=({job: ("" if text is None else str(text)) for job, text in document["schedule"].items()}
+                  if "schedule" in document else None),
+        silence_hours=float((document.get("heartbeat") or {}).get("silence_hours", 26)),
+        escalate_to=(document.get("escalation") or {}).get("escalate_to"),
+        log_file=rel(log["file"]) if log.get("file") else None,
+        log_level=log.get("level"),
     )
 
 
@@ -258,7 +316,7 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

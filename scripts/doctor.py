@@ -65,7 +65,7 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
 
     calendar = calendar_of(config)
     try:
-        plan = plan_from_config(config.raw.get("schedule") if config.raw else None, calendar, config.timezone, SERVE_JOBS)
+        plan = plan_from_config(config.schedule, calendar, config.timezone, SERVE_JOBS)
         for job, moment in sorted(plan.upcoming(now).items(), key=lambda kv: kv[1]):
             out(f"next {job}: {moment:%Y-%m-%d %H:%M} ({moment:%a})")
     except HuifangError as exc:

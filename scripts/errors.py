@@ -24,3 +24,9 @@ class SourceError(HuifangError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+class LockedError(HuifangError):
+    """Another run holds the lock; this one did nothing."""
+
+    exit_code = 3

@@ -9,8 +9,7 @@ import time
 from dataclasses import dataclass, field
 from email import policy
 from email.utils import parseaddr
-from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from .check import CheckResult, run_check
 from .config import Config
@@ -54,23 +53,21 @@ class JobResult:
 
 def smtp_settings(config: Config) -> SmtpSettings | None:
     """SMTP settings from the config; the password only from the environment or a file it names."""
-    raw = config.smtp
-    if not raw:
+    smtp = config.smtp
+    if smtp is None:
         return None
     password = None
-    if raw.get("password_env"):
-        password = os.environ.get(raw["password_env"])
+    if smtp.password_env:
+        password = os.environ.get(smtp.password_env)
         if password is None:
-            raise ConfigError(f"mail.smtp.password_env: the environment variable {raw['password_env']} is not set")
-    elif raw.get("password_file"):
-        path = Path(raw["password_file"])
-        path = path if path.is_absolute() else config.base_dir / path
+            raise ConfigError(f"mail.smtp.password_env: the environment variable {smtp.password_env} is not set")
+    elif smtp.password_file:
         try:
-            password = path.read_text(encoding="utf-8").strip()
+            password = smtp.password_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"mail.smtp.password_file: cannot read {path} ({exc.strerror})") from None
-    return SmtpSettings(host=raw["host"], port=int(raw.get("port", 587)), security=raw.get("security", "starttls"),
-                        username=raw.get("username"), password=password, timeout=float(raw.get("timeout", 30)))
+            raise ConfigError(f"mail.smtp.password_file: cannot read {smtp.password_file} ({exc.strerror})") from None
+    return SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security, username=smtp.username,
+                        password=password, timeout=smtp.timeout)
 
 
 def make_sender(config: Config, dry_run: bool) -> Sender:
@@ -190,6 +187,3 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
     log.info("%s: %d messages, %s (%.1fs)", job, len(messages), delivery.summary(), seconds)
     return JobResult(job, result, messages, delivery, seconds)
 
-
-def describe(result: JobResult) -> dict[str, Any]:
-    return {"job": result.job, "messages": len(result.messages), "delivery": result.delivery.summary()}

@@ -11,9 +11,9 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
-from .errors import HuifangError
+from .errors import LockedError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -50,12 +50,6 @@ CREATE TABLE IF NOT EXISTS locks (
     expires_at TEXT NOT NULL
 );
 """
-
-
-class LockedError(HuifangError):
-    """Another run holds the lock."""
-
-    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -216,9 +210,3 @@ class _Held:
     def __exit__(self, *exc: object) -> None:
         self.ledger.release(self.owner)
 
-
-def entries_by_status(entries: Iterable[Entry]) -> Iterator[tuple[str, list[Entry]]]:
-    groups: dict[str, list[Entry]] = {}
-    for e in entries:
-        groups.setdefault(e.status, []).append(e)
-    yield from groups.items()

@@ -255,7 +255,7 @@ def escalation_targets(f: Finding, level: int, directory: StaffDirectory, escala
 def build_escalations(result: CheckResult, config: Config, now: dt.datetime, calendar: WorkCalendar,
                       already: set[str]) -> list[Message]:
     """New breaches (and second-level ones) per recipient; ``already`` holds items sent before."""
-    escalate_to = (config.raw.get("escalation") or {}).get("escalate_to")
+    escalate_to = config.escalate_to
     per_person: dict[str, tuple[StaffMember, list[Breach]]] = {}
     for f in result.findings:
         if f.rule not in BREACH_RULES:

@@ -12,26 +12,21 @@ from .errors import ConfigError
 from .messages import Message
 from .report import default_month, month_stats, previous_month, write_report
 
-DEFAULT_NAME = "投訴月報-{month}.xlsx"
-
 
 def report_path(config: Config, month: str) -> Path:
-    options = (config.raw.get("report") or {}) if config.raw else {}
-    folder = Path(options.get("folder", "reports"))
-    folder = folder if folder.is_absolute() else config.base_dir / folder
-    return folder / options.get("file_name", DEFAULT_NAME).format(month=month)
+    folder = config.report.folder if config.report.folder.is_absolute() else config.base_dir / config.report.folder
+    return folder / config.report.file_name.format(month=month)
 
 
 def build_report(result: CheckResult, config: Config, now: dt.datetime, month: str | None) -> list[Message]:
     month = month or default_month(now.astimezone(config.timezone))
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ConfigError(f"--month: {month!r} is not a month such as 2026-11")
-    options = (config.raw.get("report") or {}) if config.raw else {}
-    show_phone = bool(options.get("show_phone", False))
+    show_phone = config.report.show_phone
     records = [r for t in result.tables if t.schema.name == "complaint_log" for r in t.records]
     stats = month_stats(records, month, config.timezone, show_phone=show_phone)
     previous = month_stats(records, previous_month(month), config.timezone, show_phone=show_phone)
-    path = write_report(stats, previous, report_path(config, month), options.get("store", ""))
+    path = write_report(stats, previous, report_path(config, month), config.report.store)
 
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{value:.0%}"

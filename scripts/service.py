@@ -16,9 +16,9 @@ from typing import Callable
 import schedule
 
 from .config import Config
-from .errors import HuifangError
+from .errors import HuifangError, LockedError
 from .jobs import JOBS, calendar_of, deliver, make_sender, run_job
-from .ledger import Ledger, LockedError
+from .ledger import Ledger
 from .messages import Message
 from .render import Renderer
 from .scheduling import Plan, plan_from_config, working_hours_between
@@ -39,9 +39,8 @@ class Service:
         self.sender_factory = sender_factory or (lambda: make_sender(config, dry_run=False))
         self.stop = stop or threading.Event()
         self.calendar = calendar_of(config)
-        self.plan: Plan = plan_from_config((config.raw.get("schedule") if config.raw else None), self.calendar,
-                                           config.timezone, SERVE_JOBS)
-        self.silence_hours = float((config.raw.get("heartbeat") or {}).get("silence_hours", 26)) if config.raw else 26.0
+        self.plan: Plan = plan_from_config(config.schedule, self.calendar, config.timezone, SERVE_JOBS)
+        self.silence_hours = config.silence_hours
         self.last_tick: dt.datetime | None = None
         self.started: dt.datetime | None = None
         self.waiting: set[str] = set()  # due jobs that found the lock taken: tried again next tick

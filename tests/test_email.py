@@ -261,14 +261,13 @@ def test_history_lists_what_went_to_whom(tmp_path, smtp_server, capsys):
 
 
 def test_password_comes_from_the_environment_only(tmp_path, monkeypatch):
+    from dataclasses import replace
+
     from scripts.errors import ConfigError
     from scripts.jobs import smtp_settings
 
     config = demo_config(tmp_path, 2525)
-    raw = {**config.smtp, "username": "bot", "password_env": "HUIFANG_SMTP_PASSWORD"}
-    from dataclasses import replace
-
-    config = replace(config, smtp=raw)
+    config = replace(config, smtp=replace(config.smtp, username="bot", password_env="HUIFANG_SMTP_PASSWORD"))
     monkeypatch.delenv("HUIFANG_SMTP_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match="HUIFANG_SMTP_PASSWORD"):
         smtp_settings(config)

@@ -161,8 +161,10 @@ def test_bad_credentials_file_is_a_config_error_naming_it(tmp_path):
 
     (tmp_path / "sa.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ConfigError, match="sa.json"):
-        credentials_session({"service_account_file": "sa.json"}, tmp_path, {})
+        credentials_session(tmp_path / "sa.json", {})
     with pytest.raises(ConfigError, match="not found"):
-        credentials_session({"service_account_file": "missing.json"}, tmp_path, {})
+        credentials_session(tmp_path / "missing.json", {})
     with pytest.raises(ConfigError, match="HUIFANG_GOOGLE_CREDENTIALS"):
-        credentials_session({}, tmp_path, {})
+        credentials_session(None, {})
+    config = parse_config({"sources": [], "google": {"service_account_file": "sa.json"}}, tmp_path / "c.yaml", tmp_path)
+    assert config.google.service_account_file == tmp_path / "sa.json"

@@ -84,18 +84,17 @@ class SheetsSession(requests.Session):
         raise last
 
 
-def credentials_session(settings: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> requests.Session:
+def credentials_session(key_file: Path | None, environ: Mapping[str, str]) -> requests.Session:
     """google-auth's AuthorizedSession for the service account named in the config or the environment."""
     from google.auth.exceptions import GoogleAuthError  # noqa: PLC0415
     from google.auth.transport.requests import AuthorizedSession  # noqa: PLC0415
     from google.oauth2 import service_account  # noqa: PLC0415
 
-    name = settings.get("service_account_file") or environ.get("HUIFANG_GOOGLE_CREDENTIALS") \
-        or environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    name = key_file or environ.get("HUIFANG_GOOGLE_CREDENTIALS") or environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not name:
         raise ConfigError("google.service_account_file: no service-account key file configured "
                           "(or set HUIFANG_GOOGLE_CREDENTIALS)")
-    path = Path(name) if Path(name).is_absolute() else base_dir / name
+    path = Path(name)
     try:
         credentials = service_account.Credentials.from_service_account_file(str(path), scopes=list(SCOPES))
     except FileNotFoundError:
