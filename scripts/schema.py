@@ -167,7 +167,9 @@ class Condition:
         if self.values is not None:
             return value in self.values
         if self.filled is not None:
-            return (value is not None) == self.filled
+            # An unreadable value was still written: a phone typed wrong is a phone given.
+            written = value is not None or self.field in getattr(record, "invalid", ())
+            return written == self.filled
         other = record.get(self.gte_field)  # type: ignore[arg-type]
         return value is not None and other is not None and comparable(value) >= comparable(other)
 

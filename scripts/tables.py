@@ -203,6 +203,7 @@ def read_records(table: Table, rows: Iterable[Row], epoch1904: bool = False) -> 
     need = max((c.index for c in cells), default=-1) + 1
     header_row = table.header_row
     records = table.records
+    defaults = [(c.name, c.spec.default) for c in cells if c.spec.default is not None]
     for number, values in rows:
         if number <= header_row:
             continue
@@ -233,6 +234,10 @@ def read_records(table: Table, rows: Iterable[Row], epoch1904: bool = False) -> 
                 invalid.append((name, value, out.reason))
                 continue
             record[name] = out
+        if record or invalid:
+            for name, default in defaults:  # e.g. an empty 跟进状态 means 跟进中
+                if name not in record and not (invalid and any(n == name for n, _, _ in invalid)):
+                    record[name] = default
         if invalid:
             record.invalid = frozenset(name for name, _, _ in invalid)
             for name, value, reason in invalid:  # after the row is read, so the finding has its assignee

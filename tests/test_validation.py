@@ -172,3 +172,13 @@ def test_unmatched_sheets_are_ignored(tmp_path):
 def test_assignee_is_the_rows_own_staff_member(tmp_path):
     result = check_visits(tmp_path, visitor(**{**GOOD_VISIT, "信息来源": None, "销售顾问": "王芳"}))
     assert [f.assignee for f in result.findings] == ["王芳"]
+
+
+def test_a_mistyped_phone_still_needs_a_customer_card(tmp_path):
+    result = check_visits(tmp_path, visitor(**{**GOOD_VISIT, "联系电话": "138-1234", "是否建卡": "否"}))
+    assert rules_at(result) == [("card_not_created", "来店登记!J2"), ("invalid_value", "来店登记!D2")]
+
+
+def test_an_empty_status_means_following_up(tmp_path):
+    result = check_visits(tmp_path, visitor(**GOOD_VISIT))
+    assert result.tables[0].records[0]["status"] == "跟进中"
