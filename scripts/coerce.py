@@ -90,6 +90,11 @@ def to_date(value: Any, epoch1904: bool = False) -> dt.date:
 
 def to_phone(value: Any) -> str:
     """A phone number as digits: mobile 1[3-9]xxxxxxxxx or a landline with its area code."""
+    kind = type(value)
+    if kind is float or kind is int:  # the usual case: a mobile number stored as a number
+        number = int(value)
+        if number == value and 13_000_000_000 <= number < 20_000_000_000:
+            return str(number)
     if isinstance(value, bool):
         raise ValueError("不是电话号码")
     if isinstance(value, float):
@@ -98,8 +103,6 @@ def to_phone(value: Any) -> str:
         value = int(value)
     if isinstance(value, int):
         digits = str(value)
-        if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":  # the usual case, fast
-            return digits
         if _MOBILE.match(digits) or _LANDLINE.match(digits):
             return digits
         if _LANDLINE.match("0" + digits):  # a landline typed as a number loses its leading 0

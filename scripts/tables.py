@@ -158,7 +158,7 @@ def split_head(rows: Iterator[Row]) -> tuple[list[Row], Iterator[Row]]:
 class _Cells:
     """A field's converter with a memo for repeated cell texts (names, choices, sources repeat a lot)."""
 
-    __slots__ = ("name", "index", "convert", "memo", "spec", "native")
+    __slots__ = ("name", "index", "convert", "memo", "spec", "native", "bounded")
 
     def __init__(self, spec: FieldSpec, index: int, epoch1904: bool):
         self.spec = spec
@@ -167,7 +167,8 @@ class _Cells:
         self.convert = spec.converter(epoch1904)
         self.memo: dict[str, Any] = {}
         # A cell that already has the field's Python type needs no conversion (Excel dates, numbers).
-        self.native = _NATIVE.get(spec.type) if spec.min is None and spec.max is None else None
+        self.bounded = spec.min is not None or spec.max is not None
+        self.native = None if self.bounded else _NATIVE.get(spec.type)
 
 
 _NATIVE = {"datetime": dt.datetime, "date": dt.date, "bool": bool, "int": int}
@@ -182,13 +183,14 @@ class Invalid:
 
 
 def _convert(cells: _Cells, value: Any) -> Any:
-    spec = cells.spec
     try:
         out = cells.convert(value)
     except ValueError as exc:
         return Invalid(str(exc))
-    if spec.min is not None and out < spec.min or spec.max is not None and out > spec.max:
-        return Invalid(f"应在 {spec.min:g}–{spec.max:g} 之间")
+    if cells.bounded:
+        spec = cells.spec
+        if spec.min is not None and out < spec.min or spec.max is not None and out > spec.max:
+            return Invalid(f"应在 {spec.min:g}–{spec.max:g} 之间")
     return out
 
 
