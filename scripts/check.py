@@ -173,8 +173,8 @@ def _directory(config: Config, tables: list[Table]) -> StaffDirectory:
             if record.get("name") and fold(record["name"]) not in known:
                 known.add(fold(record["name"]))
                 members.append(StaffMember(
-                    name=record["name"], email=record.get("email", ""), role=record.get("role", "") or "",
-                    supervisor=record.get("supervisor"), active=record.get("active", True),
+                    name=record["name"], email=record.get("email") or "", role=record.get("role") or "",
+                    supervisor=record.get("supervisor"), active=record.get("active") is not False,
                 ))
     for i, member in enumerate(config.staff):
         if member.supervisor and fold(member.supervisor) not in known:

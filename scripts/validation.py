@@ -53,10 +53,10 @@ def _row_findings(table: Table, rules: Rules) -> Iterator[Finding]:
     for record in table.records:
         invalid = record.invalid
         for spec in required:
-            if spec.name not in record and spec.name not in invalid:
+            if record.get(spec.name) is None and spec.name not in invalid:
                 yield table.finding(spec.missing_rule, record, spec.name, _missing_message(table, spec.name, spec.missing_rule))
         for spec in conditional:
-            if spec.name in record or spec.name in invalid:
+            if record.get(spec.name) is not None or spec.name in invalid:
                 continue
             if (spec.required_when is not None and spec.required_when.holds(record)) or (
                     spec.required_unless is not None and not spec.required_unless.holds(record)):
