@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.config import StaffMember, load_config  # noqa: E402
+from scripts.config import SmtpConfig, StaffMember, load_config  # noqa: E402
 from scripts.demo import DEMO_CONFIG  # noqa: E402
 from scripts.jobs import deliver  # noqa: E402
 from scripts.ledger import Ledger  # noqa: E402
-from scripts.mailer import SmtpSender, SmtpSettings  # noqa: E402
+from scripts.mailer import SmtpSender  # noqa: E402
 from scripts.messages import Message  # noqa: E402
 from scripts.render import Renderer  # noqa: E402
 from tests.smtp_server import SmtpServer  # noqa: E402
@@ -70,7 +70,7 @@ def main() -> int:
 
     with SmtpServer() as server:
         ledger = Ledger(":memory:")
-        sender = SmtpSender(SmtpSettings("127.0.0.1", server.port, "none"))
+        sender = SmtpSender(SmtpConfig("127.0.0.1", server.port, "none"))
         t = time.perf_counter()
         report = deliver(messages, renderer, ledger, sender, NOW)
         sender.close()

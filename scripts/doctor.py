@@ -9,7 +9,7 @@ from typing import Callable
 from .check import run_check
 from .config import Config
 from .errors import HuifangError
-from .jobs import calendar_of, smtp_settings
+from .jobs import calendar_of, smtp_password
 from .ledger import Ledger
 from .mailer import DeliveryError, SmtpSender
 from .scheduling import plan_from_config, working_hours_between
@@ -43,17 +43,18 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
     for note in result.notices:
         out(f"calendar: {note}")
 
+    settings = config.smtp
+    password = None
     try:
-        settings = smtp_settings(config)
+        password = smtp_password(config)
     except HuifangError as exc:
         settings = None
         out(f"mail: {exc}")
         problems.append(str(exc))
-    if settings is None:
-        if config.smtp is None:
-            out(f"mail: no smtp configured — emails go to {config.outbox}")
-    else:
-        sender = smtp_factory(settings, retries=0)
+    if config.smtp is None:
+        out(f"mail: no smtp configured — emails go to {config.outbox}")
+    elif settings is not None:
+        sender = smtp_factory(settings, password, retries=0)
         try:
             sender.check()
             out(f"mail: connected to {settings.host}:{settings.port} ({settings.security}) — OK, nothing sent")

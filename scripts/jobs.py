@@ -15,7 +15,7 @@ from .check import CheckResult, run_check
 from .config import Config
 from .errors import ConfigError
 from .ledger import Ledger
-from .mailer import DeliveryError, OutboxSender, PermanentError, SmtpSender, SmtpSettings
+from .mailer import DeliveryError, OutboxSender, PermanentError, SmtpSender
 from .messages import Message, build_digests, build_escalations, build_reminders
 from .render import Renderer
 from .workcal import WorkCalendar
@@ -51,8 +51,8 @@ class JobResult:
     seconds: float = 0.0
 
 
-def smtp_settings(config: Config) -> SmtpSettings | None:
-    """SMTP settings from the config; the password only from the environment or a file it names."""
+def smtp_password(config: Config) -> str | None:
+    """The SMTP password, only from the environment or a file the config names."""
     smtp = config.smtp
     if smtp is None:
         return None
@@ -66,13 +66,13 @@ def smtp_settings(config: Config) -> SmtpSettings | None:
             password = smtp.password_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"mail.smtp.password_file: cannot read {smtp.password_file} ({exc.strerror})") from None
-    return SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security, username=smtp.username,
-                        password=password, timeout=smtp.timeout)
+    return password
 
 
 def make_sender(config: Config, dry_run: bool) -> Sender:
-    settings = None if dry_run else smtp_settings(config)
-    return SmtpSender(settings) if settings else OutboxSender(config.outbox)
+    if dry_run or config.smtp is None:
+        return OutboxSender(config.outbox)
+    return SmtpSender(config.smtp, smtp_password(config))
 
 
 def calendar_of(config: Config) -> WorkCalendar:

@@ -15,10 +15,11 @@ import smtplib
 import socket
 import ssl
 import time
-from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Callable, Sequence
+
+from .config import SmtpConfig
 
 log = logging.getLogger("huifang.mail")
 
@@ -38,23 +39,14 @@ class PermanentError(DeliveryError):
     """The server refused for good (5xx): report it, do not retry."""
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    security: str = "starttls"  # starttls | ssl | none
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
-
-
 class SmtpSender:
     """Sends raw messages over one SMTP connection per run (opened lazily, reopened if dropped)."""
 
-    def __init__(self, settings: SmtpSettings, *, retries: int = 3, backoff: float = 2.0,
+    def __init__(self, settings: SmtpConfig, password: str | None = None, *, retries: int = 3, backoff: float = 2.0,
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random,
                  ssl_context: ssl.SSLContext | None = None):
         self.settings = settings
+        self.password = password  # resolved from the environment or a file by the caller; never logged
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
@@ -87,7 +79,7 @@ class SmtpSender:
             if s.security == "starttls":
                 conn.starttls(context=context)
         if s.username:
-            conn.login(s.username, s.password or "")
+            conn.login(s.username, self.password or "")
         self.conn = conn
         self.connections += 1
         return conn

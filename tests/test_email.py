@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.config import parse_config
+from scripts.config import SmtpConfig, parse_config
 from scripts.jobs import run_job
 from scripts.ledger import Ledger, LockedError
-from scripts.mailer import SmtpSender, SmtpSettings
+from scripts.mailer import SmtpSender
 from tests.helpers import SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def demo_config(tmp_path, port=None, **extra):
 
 
 def smtp(server, **kw):
-    return SmtpSender(SmtpSettings("127.0.0.1", server.port, "none", timeout=5), sleep=lambda s: None, **kw)
+    return SmtpSender(SmtpConfig("127.0.0.1", server.port, "none", timeout=5), sleep=lambda s: None, **kw)
 
 
 def recipients(server):
@@ -182,7 +182,7 @@ def test_a_refused_recipient_does_not_stop_the_others(tmp_path, smtp_server):
 
 def test_smtp_down_defers_and_the_next_run_delivers(tmp_path, smtp_server):
     config = demo_config(tmp_path, smtp_server.port)
-    down = SmtpSender(SmtpSettings("127.0.0.1", 1, "none", timeout=1), sleep=lambda s: None, retries=1)
+    down = SmtpSender(SmtpConfig("127.0.0.1", 1, "none", timeout=1), sleep=lambda s: None, retries=1)
     result = run_job("reminders", config, MORNING, sender=down)
     assert len(result.delivery.deferred) == 5 and smtp_server.received == []
     run_job("reminders", config, MORNING + dt.timedelta(minutes=30), sender=smtp(smtp_server))
@@ -264,14 +264,14 @@ def test_password_comes_from_the_environment_only(tmp_path, monkeypatch):
     from dataclasses import replace
 
     from scripts.errors import ConfigError
-    from scripts.jobs import smtp_settings
+    from scripts.jobs import smtp_password
 
     config = demo_config(tmp_path, 2525)
     config = replace(config, smtp=replace(config.smtp, username="bot", password_env="HUIFANG_SMTP_PASSWORD"))
     monkeypatch.delenv("HUIFANG_SMTP_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match="HUIFANG_SMTP_PASSWORD"):
-        smtp_settings(config)
+        smtp_password(config)
     monkeypatch.setenv("HUIFANG_SMTP_PASSWORD", "s3cret")
-    assert smtp_settings(config).password == "s3cret"
+    assert smtp_password(config) == "s3cret"
     with pytest.raises(Exception, match="password"):
         parse_config({"sources": [], "mail": {"smtp": {"host": "x", "password": "inline"}}}, tmp_path / "c.yaml", tmp_path)

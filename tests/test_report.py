@@ -7,9 +7,9 @@ import subprocess
 import pytest
 from python_calamine import CalamineWorkbook
 
-from scripts.config import parse_config
+from scripts.config import SmtpConfig, parse_config
 from scripts.jobs import run_job
-from scripts.mailer import SmtpSender, SmtpSettings
+from scripts.mailer import SmtpSender
 from scripts.report import month_stats
 from tests.helpers import COMPLAINT_HEADERS, SHANGHAI, STAFF, complaint, write_xlsx
 
@@ -103,7 +103,7 @@ def sheet(path, name):
 def test_the_workbook_holds_the_figures_and_is_emailed(log, smtp_server):
     config = report_config(log, smtp_server.port)
     result = run_job("monthly-report", config, D(2026, 12, 1, 9, tzinfo=SHANGHAI),
-                     sender=SmtpSender(SmtpSettings("127.0.0.1", smtp_server.port, "none"), sleep=lambda s: None))
+                     sender=SmtpSender(SmtpConfig("127.0.0.1", smtp_server.port, "none"), sleep=lambda s: None))
     path = log / "reports" / "投訴月報-2026-11.xlsx"
     assert path.exists() and not list((log / "reports").glob(".~*"))
     summary = sheet(path, "汇总")

@@ -6,11 +6,11 @@ import types
 import pytest
 import schedule
 
-from scripts.config import parse_config
+from scripts.config import SmtpConfig, parse_config
 from scripts.errors import ConfigError
 from scripts.jobs import run_job
 from scripts.ledger import Ledger, LockedError
-from scripts.mailer import SmtpSender, SmtpSettings
+from scripts.mailer import SmtpSender
 from scripts.scheduling import parse_times, plan_from_config, working_hours_between
 from scripts.service import SERVE_JOBS, Service
 from scripts.workcal import WorkCalendar
@@ -162,7 +162,7 @@ def test_silence_alert_goes_to_supervisors_once(tmp_path, smtp_server):
     run = ledger.start_run("reminders", at("2026-11-26 09:00"))
     ledger.end_run(run, at("2026-11-26 09:00"), "failed", "source 展厅 could not be read")
     ledger.close()
-    sender = lambda: SmtpSender(SmtpSettings("127.0.0.1", smtp_server.port, "none", timeout=5), sleep=lambda s: None)
+    sender = lambda: SmtpSender(SmtpConfig("127.0.0.1", smtp_server.port, "none", timeout=5), sleep=lambda s: None)
     svc = Service(config, Clock(at("2026-11-26 10:00")), sender_factory=sender)
     assert svc.check_silence(at("2026-11-26 10:00")) is False  # 25 working hours
     assert svc.check_silence(at("2026-11-26 11:00")) is True
@@ -200,7 +200,7 @@ def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, 
     monkeypatch.setattr(schedule, "datetime", types.SimpleNamespace(datetime=fake_dt, timedelta=dt.timedelta, time=dt.time, date=dt.date))
     extra = {"calendar": {"extra_workdays": ["2026-11-28"]}, "escalation": {"escalate_to": "展厅经理"}}
     config = demo_config(tmp_path, smtp_server.port, **extra)
-    sender = lambda: SmtpSender(SmtpSettings("127.0.0.1", smtp_server.port, "none", timeout=5), sleep=lambda s: None)
+    sender = lambda: SmtpSender(SmtpConfig("127.0.0.1", smtp_server.port, "none", timeout=5), sleep=lambda s: None)
     svc = Service(config, clock, tick_seconds=300, sender_factory=sender, stop=FastForward(clock, end))
     svc.serve_forever()
 
