@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -87,9 +88,21 @@ class Ledger:
         self.db = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         if str(path) != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._wal()
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+
+    def _wal(self) -> None:
+        # Switching a new database to WAL needs a moment alone with it; SQLite answers "locked" at once
+        # (without waiting) when another process is opening it too, so wait here.
+        for attempt in range(100):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if attempt == 99:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self.db.close()

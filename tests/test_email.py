@@ -203,6 +203,7 @@ class Slow:
 
 def test_overlapping_runs_do_not_both_send(tmp_path, smtp_server):
     config = demo_config(tmp_path, smtp_server.port)
+    Ledger(config.state).close()  # the store's ledger exists already, as after its first run
     gate = threading.Event()
     errors = []
 
@@ -212,10 +213,12 @@ def test_overlapping_runs_do_not_both_send(tmp_path, smtp_server):
     thread = threading.Thread(target=first)
     thread.start()
     try:
+        probe = Ledger(config.state)
         for _ in range(100):
-            if Ledger(config.state).db.execute("SELECT count(*) FROM locks").fetchone()[0]:
+            if probe.db.execute("SELECT count(*) FROM locks").fetchone()[0]:
                 break
             threading.Event().wait(0.05)
+        probe.close()
         with pytest.raises(LockedError):
             run_job("reminders", config, MORNING, sender=smtp(smtp_server), owner="second")
     except Exception as exc:  # pragma: no cover - reported below
@@ -275,3 +278,15 @@ def test_password_comes_from_the_environment_only(tmp_path, monkeypatch):
     assert smtp_password(config) == "s3cret"
     with pytest.raises(Exception, match="password"):
         parse_config({"sources": [], "mail": {"smtp": {"host": "x", "password": "inline"}}}, tmp_path / "c.yaml", tmp_path)
+
+
+def test_many_processes_opening_a_new_ledger_at_once_do_not_fail(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, sys.argv[2]); from scripts.ledger import Ledger; "
+            "Ledger(sys.argv[1]).close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "state.sqlite3"), str(ROOT)],
+                              stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [(p.wait(timeout=30), p.stderr.read()) for p in procs]
+    assert all(code == 0 for code, _ in results), results
