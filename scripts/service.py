@@ -25,6 +25,7 @@ from .scheduling import Plan, plan_from_config, working_hours_between
 
 log = logging.getLogger("huifang.serve")
 Clock = Callable[[], dt.datetime]
+ALERT_RETRY = dt.timedelta(hours=1)
 SERVE_JOBS = tuple(j.replace("-", "_") for j in JOBS)  # schedule keys: reminders, ..., monthly_report
 
 
@@ -44,6 +45,7 @@ class Service:
         self.last_tick: dt.datetime | None = None
         self.started: dt.datetime | None = None
         self.waiting: set[str] = set()  # due jobs that found the lock taken: tried again next tick
+        self.last_alert_try: dt.datetime | None = None
 
     # -- decisions --------------------------------------------------------------------------------
 
@@ -120,6 +122,9 @@ class Service:
             period = since.isoformat(timespec="minutes")
             if hours < self.silence_hours or ledger.period_done("alert", period):
                 return False
+            if self.last_alert_try is not None and now - self.last_alert_try < ALERT_RETRY:
+                return False  # while mail is down, try again hourly rather than on every tick
+            self.last_alert_try = now
             from .check import run_check  # noqa: PLC0415  (only the staff directory is needed)
 
             staff = run_check(self.config, now).staff

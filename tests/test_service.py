@@ -163,10 +163,15 @@ def test_silence_alert_goes_to_supervisors_once(tmp_path, smtp_server):
     ledger.end_run(run, at("2026-11-26 09:00"), "failed", "source 展厅 could not be read")
     ledger.close()
     sender = lambda: SmtpSender(SmtpConfig("127.0.0.1", smtp_server.port, "none", timeout=5), sleep=lambda s: None)
-    svc = Service(config, Clock(at("2026-11-26 10:00")), sender_factory=sender)
+    down = lambda: SmtpSender(SmtpConfig("127.0.0.1", 1, "none", timeout=1), sleep=lambda s: None, retries=0)
+    svc = Service(config, Clock(at("2026-11-26 10:00")), sender_factory=down)
     assert svc.check_silence(at("2026-11-26 10:00")) is False  # 25 working hours
-    assert svc.check_silence(at("2026-11-26 11:00")) is True
-    assert svc.check_silence(at("2026-11-26 12:00")) is False
+    assert svc.check_silence(at("2026-11-26 10:30")) is False  # mail is down: the alert waits
+    svc.sender_factory = sender
+    assert svc.check_silence(at("2026-11-26 10:45")) is False  # tried again hourly, not on every tick
+    assert smtp_server.received == []
+    assert svc.check_silence(at("2026-11-26 11:31")) is True
+    assert svc.check_silence(at("2026-11-26 12:40")) is False
     got = sorted(r for m in smtp_server.received for r in m.recipients)
     assert got == ["chenjing@example.com", "lina@example.com", "zhoujie@example.com"]
     text = smtp_server.received[0].message.get_body(("plain",)).get_content()
