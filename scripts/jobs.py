@@ -176,7 +176,8 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
                     ledger.end_run(run_id, now, "failed", f"{type(exc).__name__}: {exc}")
                     raise
                 failed_sources = [s.name for s in result.sources if s.error]
-                outcome = "failed" if failed_sources or delivery.failed or delivery.deferred else "ok"
+                # A refused address is reported in the digest; it does not make the service "silent".
+                outcome = "failed" if failed_sources or delivery.deferred else "ok"
                 detail = delivery.summary() + (f"; unreadable: {', '.join(failed_sources)}" if failed_sources else "")
                 ledger.end_run(run_id, now, outcome, detail)
     finally:
