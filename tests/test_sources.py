@@ -253,3 +253,14 @@ def test_header_row_below_title_rows_and_notes(tmp_path):
     result = check_files(tmp_path, {"a.xlsx": {"登记": rows}})
     assert rules_at(result) == [("missing_required", "登记!D5")]
     assert result.findings[0].header == "聯(lián)系電話（必填）"
+
+
+def test_an_encrypted_xlsx_is_named_as_password_protected(tmp_path):
+    # Excel saves a password-protected .xlsx as an OLE container holding EncryptionInfo/EncryptedPackage.
+    from scripts.sources.guard import CFB_MAGIC
+
+    path = tmp_path / "客服.xlsx"
+    path.write_bytes(CFB_MAGIC + bytes(504) + "EncryptionInfo".encode("utf-16-le") + bytes(64)
+                     + "EncryptedPackage".encode("utf-16-le") + bytes(4096))
+    with pytest.raises(SourceError, match="password-protected; save an unprotected copy"):
+        read_workbook(path)
