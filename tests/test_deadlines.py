@@ -211,3 +211,11 @@ def test_result_does_not_depend_on_the_machine_time_zone():
         assert proc.returncode == 1, proc.stderr
         outputs.add(proc.stdout)
     assert len(outputs) == 1
+
+
+def test_a_year_without_holiday_data_is_said_once_and_still_computed(tmp_path):
+    rows = [visitor(登记时间=f"2031-03-0{d} 10:00", **VISIT) for d in (3, 4, 5)]
+    result = check_files(tmp_path, {"a.xlsx": {"来店": [VISITOR_HEADERS, *rows]}}, now=at("2031-03-10 09:00"))
+    assert len(result.notices) == 1 and "2031" in result.notices[0]
+    assert [f[2] for f in deadline_findings(result)] == [  # weekends only: Mon 3rd -> Thu 6th, ...
+        "2031-03-06T23:59:59+08:00", "2031-03-07T23:59:59+08:00", "2031-03-10T23:59:59+08:00"]
