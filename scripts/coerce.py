@@ -39,7 +39,7 @@ def is_empty(value: Any) -> bool:
 
 def _check_error(value: Any) -> None:
     if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
-        raise ValueError(f"单元格是公式错误 {value.strip()}")
+        raise ValueError("单元格是公式错误")
 
 
 def serial_to_datetime(serial: float, epoch1904: bool = False) -> dt.datetime:

@@ -243,8 +243,10 @@ def read_records(table: Table, rows: Iterable[Row], epoch1904: bool = False) -> 
         if invalid:
             record.invalid = frozenset(name for name, _, _ in invalid)
             for name, value, reason in invalid:  # after the row is read, so the finding has its assignee
+                # Licence and ID numbers never leave the sheet, not even inside an error message.
+                shown = "" if table.schema.field(name).confidential else f"「{_show(value)}」"
                 table.findings.append(table.finding(
-                    "invalid_value", record, name, f"{table.label_of(name)}「{_show(value)}」无法识别：{reason}",
+                    "invalid_value", record, name, f"{table.label_of(name)}{shown}无法识别：{reason}",
                 ))
         if record or invalid:
             records.append(record)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from tests.helpers import COMPLAINT_HEADERS, VISITOR_HEADERS, check_files, complaint, rules_at, visitor
+from tests.helpers import COMPLAINT_HEADERS, NOW, VISITOR_HEADERS, check_files, complaint, rules_at, visitor
 
 D = dt.datetime
 GOOD_VISIT = dict(登记时间=D(2026, 11, 26, 10), 来访方式="来店", 客户姓名="陈先生", 联系电话=13812345678,
@@ -182,3 +182,22 @@ def test_a_mistyped_phone_still_needs_a_customer_card(tmp_path):
 def test_an_empty_status_means_following_up(tmp_path):
     result = check_visits(tmp_path, visitor(**GOOD_VISIT))
     assert result.tables[0].records[0]["status"] == "跟进中"
+
+
+def test_a_licence_number_never_appears_in_a_message(tmp_path):
+    headers = ["客户姓名", "年龄", "职业", "驾照号", "联系电话", "联系地址", "试驾日期", "客户签名", "销售顾问", "顾问签名"]
+    import openpyxl
+
+    from tests.helpers import write_xlsx
+
+    row = ["陈先生", 35, "教师", "#REF!", 13812345678, "上海", D(2026, 11, 22), "陈", "张伟", "张伟"]
+    path = write_xlsx(tmp_path / "a.xlsx", {"试驾": [headers, row]})
+    wb = openpyxl.load_workbook(path)
+    wb["试驾"]["D2"].data_type = "s"  # the text of a broken formula, pasted as a value
+    wb.save(path)
+    from scripts.check import run_check
+    from scripts.config import config_for_files
+
+    result = run_check(config_for_files([path]), NOW)
+    assert [(f.rule, f.location) for f in result.findings] == [("invalid_value", "试驾!D2")]
+    assert "#REF!" not in result.findings[0].message and "无法识别" in result.findings[0].message
