@@ -111,29 +111,47 @@ def is_done(rule: DeadlineRule, record: Record, later: _LaterRows) -> bool:
     return False
 
 
-def deadline_findings(table: Table, calendar: WorkCalendar, tz: ZoneInfo, now: dt.datetime) -> Iterator[Finding]:
-    """``X_overdue`` and ``X_due_soon`` findings of every deadline rule of the table at ``now``."""
+def _open_tasks(table: Table, calendar: WorkCalendar, tz: ZoneInfo
+                ) -> Iterator[tuple[DeadlineRule, Record, Due, str | None]]:
+    """(rule, record, due, cell field) of every task not done yet that has a deadline."""
     later = _LaterRows(table)
     for rule in table.schema.deadlines:
-        warn = rule.warn.delta if rule.warn is not None else None
         # Point at the cell that completes the task, else the one the deadline comes from.
         point = next((f for f in (rule.fill, rule.due_field, rule.start) if f and f in table.columns), None)
         for record in table.records:
             if is_done(rule, record, later):  # most rows of a long log are done: ask that first
                 continue
             due = compute_due(rule, record, calendar, tz)
-            if due is None:
-                continue
-            overdue = due.is_overdue(now)
-            if not overdue and not due.is_due_soon(now, warn):
-                continue
-            who = record.get(table.schema.customer) if table.schema.customer else None
-            suffix = f"（{who}）" if who else ""
-            if overdue:
-                rule_id, text = f"{rule.rule}_overdue", f"{rule.label}已逾期：应于 {due.describe()} 前完成{suffix}"
-            else:
-                rule_id, text = f"{rule.rule}_due_soon", f"{rule.label}即将到期：请于 {due.describe()} 前完成{suffix}"
-            yield table.finding(rule_id, record, point, text, assignee=record.get(rule.assignee), due=due.at)
+            if due is not None:
+                yield rule, record, due, point
+
+
+def _finding(table: Table, rule: DeadlineRule, record: Record, due: Due, point: str | None, overdue: bool) -> Finding:
+    who = record.get(table.schema.customer) if table.schema.customer else None
+    suffix = f"（{who}）" if who else ""
+    if overdue:
+        rule_id, text = f"{rule.rule}_overdue", f"{rule.label}已逾期：应于 {due.describe()} 前完成{suffix}"
+    else:
+        rule_id, text = f"{rule.rule}_due_soon", f"{rule.label}即将到期：请于 {due.describe()} 前完成{suffix}"
+    return table.finding(rule_id, record, point, text, assignee=record.get(rule.assignee), due=due.at)
+
+
+def deadline_findings(table: Table, calendar: WorkCalendar, tz: ZoneInfo, now: dt.datetime) -> Iterator[Finding]:
+    """``X_overdue`` and ``X_due_soon`` findings of every deadline rule of the table at ``now``."""
+    for rule, record, due, point in _open_tasks(table, calendar, tz):
+        overdue = due.is_overdue(now)
+        if overdue or due.is_due_soon(now, rule.warn.delta if rule.warn is not None else None):
+            yield _finding(table, rule, record, due, point, overdue)
+
+
+def due_later_today(table: Table, calendar: WorkCalendar, tz: ZoneInfo, now: dt.datetime) -> Iterator[Finding]:
+    """Open tasks due later today but not yet inside their warning window: the morning reminder lists
+    them with today's other tasks (a complaint received at 15:00 yesterday is due at 15:00 today)."""
+    today = now.astimezone(tz).date()
+    for rule, record, due, point in _open_tasks(table, calendar, tz):
+        warn = rule.warn.delta if rule.warn is not None else None
+        if due.at.date() == today and not due.is_overdue(now) and not due.is_due_soon(now, warn):
+            yield _finding(table, rule, record, due, point, overdue=False)
 
 
 @dataclass(frozen=True)

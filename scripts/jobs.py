@@ -86,7 +86,7 @@ def build_messages(job: str, result: CheckResult, config: Config, now: dt.dateti
 
         return build_report(result, config, now, month)
     if job == "reminders":
-        return build_reminders(result, config, now)
+        return build_reminders(result, config, now, calendar)
     if job == "digest":
         since = now - dt.timedelta(days=1)
         failures = [{"kind": e.kind, "recipient": e.recipient, "error": e.error or e.status}

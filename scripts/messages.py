@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .check import CheckResult, StaffDirectory
 from .config import Config, StaffMember
-from .deadlines import due_on
+from .deadlines import due_later_today, due_on
 from .findings import Finding, mask_phone
 from .textnorm import fold
 from .validation import format_windows
@@ -97,10 +97,13 @@ def _active(member: StaffMember) -> bool:
     return member.active and bool(member.email)
 
 
-def build_reminders(result: CheckResult, config: Config, now: dt.datetime) -> list[Message]:
-    """One message per active staff member with something to do: overdue, due soon, cells to fix."""
+def build_reminders(result: CheckResult, config: Config, now: dt.datetime,
+                    calendar: WorkCalendar | None = None) -> list[Message]:
+    """One message per active staff member with something to do: overdue, due today, cells to fix."""
     by_person: dict[str, list[Finding]] = defaultdict(list)
-    for f in result.findings:
+    later_today = [f for table in result.tables
+                   for f in due_later_today(table, calendar, config.timezone, now)] if calendar else []
+    for f in [*result.findings, *later_today]:
         if f.assignee:
             by_person[fold(f.assignee)].append(f)
     messages = []

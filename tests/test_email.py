@@ -290,3 +290,20 @@ def test_many_processes_opening_a_new_ledger_at_once_do_not_fail(tmp_path):
                               stderr=subprocess.PIPE, text=True) for _ in range(6)]
     results = [(p.wait(timeout=30), p.stderr.read()) for p in procs]
     assert all(code == 0 for code, _ in results), results
+
+
+def test_the_morning_reminder_lists_what_falls_due_later_today(tmp_path):
+    from scripts.jobs import build_messages, calendar_of
+    from tests.helpers import COMPLAINT_HEADERS, complaint, write_xlsx
+
+    write_xlsx(tmp_path / "客服.xlsx", {"投诉登记": [COMPLAINT_HEADERS, complaint(
+        投诉编号="TS-1", 受理时间="2026-11-26 15:00", 投诉渠道="电话", 客户姓名="钱先生", 联系电话=13811112222,
+        投诉内容="异响", 责任人="赵敏", 处理状态="处理中")]})
+    config = parse_config({"sources": [{"name": "客服", "path": "客服.xlsx"}],
+                           "staff": [{"name": "赵敏", "email": "zhaomin@example.com"}]}, tmp_path / "c.yaml", tmp_path)
+    from scripts.check import run_check
+
+    result = run_check(config, MORNING)
+    assert not [f for f in result.findings if f.rule.startswith("complaint_reply")]  # 15:00 is outside the 4 h window
+    (reminder,) = build_messages("reminders", result, config, MORNING, None, calendar_of(config))
+    assert [(i["rule"], i["due"]) for i in reminder.context["due_soon"]] == [("complaint_reply_due_soon", "11-27 15:00")]
