@@ -73,6 +73,14 @@ class SheetsApi:
     requests: list[tuple[str, str]] = field(default_factory=list)
     faults: list[Any] = field(default_factory=list)  # per request, in order: 429, 500, 403, 404, "timeout", None
     delay: float = 1.5
+    token: str | None = None  # when set, the OAuth token endpoint grants it and GETs must carry it
+    authorizations: list[str] = field(default_factory=list)
+
+    def grant(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """The OAuth2 token endpoint a service account's JWT is exchanged at."""
+        if self.token is None or form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+        return 200, {"access_token": self.token, "expires_in": 3600, "token_type": "Bearer"}
 
     def answer(self, method: str, url: str) -> tuple[int, dict[str, Any]]:
         parsed = urlparse(url)
@@ -122,8 +130,20 @@ class SheetsServer:
         api = self.api
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                form = parse_qs(self.rfile.read(length).decode("utf-8"))
+                self._reply(*api.grant(form))
+
             def do_GET(self) -> None:  # noqa: N802
-                status, body = api.answer("GET", self.path)
+                api.authorizations.append(self.headers.get("Authorization", ""))
+                if api.token is not None and self.headers.get("Authorization") != f"Bearer {api.token}":
+                    self._reply(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.",
+                                                "status": "UNAUTHENTICATED"}})
+                    return
+                self._reply(*api.answer("GET", self.path))
+
+            def _reply(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode("utf-8")
                 try:
                     self.send_response(status)

@@ -168,3 +168,43 @@ def test_bad_credentials_file_is_a_config_error_naming_it(tmp_path):
         credentials_session(None, {})
     config = parse_config({"sources": [], "google": {"service_account_file": "sa.json"}}, tmp_path / "c.yaml", tmp_path)
     assert config.google.service_account_file == tmp_path / "sa.json"
+
+
+def service_account_file(tmp_path, token_uri):
+    """A real service-account key file (a fresh RSA key), whose token endpoint is the local server."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    path = tmp_path / "huifang-sa.json"
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": "huifang-test", "private_key_id": "k1", "private_key": pem,
+        "client_email": "bot@huifang-test.iam.gserviceaccount.com", "client_id": "1", "token_uri": token_uri,
+    }), encoding="utf-8")
+    return path
+
+
+def test_service_account_credentials_sign_in_and_every_request_carries_the_token(tmp_path, sheets):
+    from scripts.sources.gsheets import credentials_session
+
+    sheets.api.token = "ya29.local-test-token"
+    inner = credentials_session(service_account_file(tmp_path, f"{sheets.url}/token"), {})
+    session = SheetsSession(inner, base_url=sheets.url, timeout=(2, 2), sleep=lambda s: None)
+    book = read_google_sheet("展厅", SHOWROOM_KEY, session, account=inner.credentials.service_account_email)
+    assert [s.title for s in book.sheets][0] == "来店登记"
+    assert sheets.api.authorizations == ["Bearer ya29.local-test-token"] * 2
+    assert session.requests_made == 2
+
+
+def test_rejected_credentials_are_a_source_error(tmp_path, sheets):
+    from scripts.sources.gsheets import credentials_session
+
+    sheets.api.token = None  # the token endpoint answers invalid_grant, as Google does for a revoked key
+    inner = credentials_session(service_account_file(tmp_path, f"{sheets.url}/token"), {})
+    session = SheetsSession(inner, base_url=sheets.url, timeout=(2, 2), sleep=lambda s: None, retries=1)
+    with pytest.raises(SourceError, match="rejected the service-account credentials"):
+        read_google_sheet("展厅", SHOWROOM_KEY, session)

@@ -125,6 +125,7 @@ def read_google_sheet(name: str, url_or_key: str, session: requests.Session, *, 
                       ) -> Workbook:
     """All tabs of one spreadsheet, in two requests. Raises SourceError naming the spreadsheet."""
     import gspread  # noqa: PLC0415
+    from google.auth.exceptions import RefreshError, TransportError  # noqa: PLC0415
 
     key = spreadsheet_key(url_or_key)
     client = gspread.http_client.HTTPClient(auth=None, session=session)  # type: ignore[arg-type]
@@ -138,13 +139,11 @@ def read_google_sheet(name: str, url_or_key: str, session: requests.Session, *, 
             "majorDimension": "ROWS"}) if grids else {"valueRanges": []}
     except gspread.exceptions.APIError as exc:
         raise SourceError(name, _api_reason(exc, key, account)) from exc
-    except (requests.ConnectionError, requests.Timeout) as exc:
+    except RefreshError as exc:
+        raise SourceError(name, f"Google rejected the service-account credentials ({exc})") from exc
+    except (requests.ConnectionError, requests.Timeout, TransportError) as exc:
         raise SourceError(name, f"Google Sheets could not be reached for spreadsheet {key} ({type(exc).__name__}); "
                                 "check the internet connection") from exc
-    except Exception as exc:  # google-auth refresh errors and malformed answers
-        if exc.__class__.__name__ == "RefreshError":
-            raise SourceError(name, f"Google rejected the service-account credentials ({exc})") from exc
-        raise
     base = f"https://docs.google.com/spreadsheets/d/{key}/edit"
     sheets = []
     for props, block in zip(grids, values.get("valueRanges", [])):
