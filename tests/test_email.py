@@ -307,3 +307,21 @@ def test_the_morning_reminder_lists_what_falls_due_later_today(tmp_path):
     assert not [f for f in result.findings if f.rule.startswith("complaint_reply")]  # 15:00 is outside the 4 h window
     (reminder,) = build_messages("reminders", result, config, MORNING, None, calendar_of(config))
     assert [(i["rule"], i["due"]) for i in reminder.context["due_soon"]] == [("complaint_reply_due_soon", "11-27 15:00")]
+
+
+def test_a_failed_run_and_an_unreadable_source_appear_in_the_next_digest(tmp_path, smtp_server):
+    import shutil
+
+    shutil.copy(DEMO / "展厅.xlsx", tmp_path / "展厅.xlsx")
+    doc_sources = [{"name": "展厅", "path": "展厅.xlsx", "tables": {"员工名单": "staff", "来店登记": "visitor_log"}},
+                   {"name": "客服", "path": "客服.xlsx"}]  # 客服.xlsx is missing
+    config = parse_config({"sources": doc_sources, "state": "state.sqlite3",
+                           "mail": {"smtp": {"host": "127.0.0.1", "port": smtp_server.port, "security": "none"}}},
+                          tmp_path / "huifang.yaml", tmp_path)
+    morning = run_job("reminders", config, MORNING, sender=smtp(smtp_server))
+    assert morning.check.sources[1].error
+    run_job("digest", config, EVENING, sender=smtp(smtp_server))
+    digest = next(m for m in smtp_server.received if m.recipients == ["zhoujie@example.com"]).message
+    text = digest.get_body(("plain",)).get_content()
+    assert "无法读取的表格" in text and "客服" in text and "file not found" in text
+    assert "运行失败" in text and "reminders" in text and "unreadable: 客服" in text
