@@ -115,7 +115,12 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
             if known is not None or (message.once_per_period and ledger.slot_taken(message.kind, recipient, message.period)):
                 report.skipped += 1
                 continue
-        mail = renderer.email(message, now)
+        try:
+            mail = renderer.email(message, now)
+        except ValueError as exc:  # an address no mail server takes: report it, send the others
+            log.error("not sent to %s: %s", recipient, exc)
+            report.failed.append((recipient, str(exc)))
+            continue
         raw = mail.as_bytes(policy=policy.SMTP)
         if ledger is not None:
             ledger.record_pending(key=message.key, kind=message.kind, recipient=recipient, period=message.period,

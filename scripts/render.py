@@ -35,8 +35,8 @@ def one_line(text: str, limit: int = 200) -> str:
 
 def address(name: str, email: str) -> Address:
     addr = one_line(email, 254)
-    if not re.fullmatch(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+", addr):
-        raise ValueError(f"not an email address: {addr!r}")
+    if not addr.isascii() or not re.fullmatch(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+", addr):
+        raise ValueError(f"not a usable email address: {addr!r}")
     user, domain = addr.rsplit("@", 1)
     return Address(display_name=one_line(name, 80), username=user, domain=domain)
 

@@ -325,3 +325,10 @@ def test_a_failed_run_and_an_unreadable_source_appear_in_the_next_digest(tmp_pat
     text = digest.get_body(("plain",)).get_content()
     assert "无法读取的表格" in text and "客服" in text and "file not found" in text
     assert "运行失败" in text and "reminders" in text and "unreadable: 客服" in text
+
+
+def test_an_unusable_address_is_reported_and_the_others_are_sent(tmp_path, smtp_server):
+    config = demo_config(tmp_path, smtp_server.port, staff=[{"name": "张伟", "email": "张伟@example.com"}])
+    result = run_job("reminders", config, MORNING, sender=smtp(smtp_server))
+    assert ("张伟@example.com", "not a usable email address: '张伟@example.com'") in result.delivery.failed
+    assert "zhangwei@example.com" not in recipients(smtp_server) and len(smtp_server.received) == 4
