@@ -116,3 +116,23 @@ def test_bundled_demo_workbooks_match_their_generator(tmp_path):
         assert a.sheet_names == b.sheet_names
         for name in a.sheet_names:
             assert a.get_sheet_by_name(name).to_python() == b.get_sheet_by_name(name).to_python(), name
+
+
+def test_the_commands_in_the_deploy_files_and_readme_parse():
+    import re
+    import shlex
+
+    from scripts.cli import build_parser
+
+    texts = [(ROOT / "deploy" / n).read_text(encoding="utf-8") for n in ("huifang.service", "crontab.example", "huifang-task.xml")]
+    texts.append((ROOT / "README.md").read_text(encoding="utf-8"))
+    commands = []
+    for text in texts:
+        for line in text.splitlines():
+            match = re.search(r"run\.py ([^<>#`\n]+)", line)
+            if match and not line.lstrip().startswith("#") and "|" not in match.group(1):  # a|b: prose
+                commands.append(shlex.split(match.group(1)))
+    assert len(commands) >= 15
+    parser = build_parser()
+    for args in commands:
+        parser.parse_args(args)  # exits (SystemExit) on a command the CLI does not know
