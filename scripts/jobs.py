@@ -134,17 +134,13 @@ def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledg
           now: dt.datetime, report: Delivery) -> None:
     try:
         sender.send(raw, envelope_from, [recipient])
-    except PermanentError as exc:
-        log.error("not delivered to %s: %s", recipient, exc.reason)
-        report.failed.append((recipient, exc.reason))
-        if ledger is not None:
-            ledger.mark(key, "failed", now, exc.reason)
-        return
     except DeliveryError as exc:
-        log.warning("delivery to %s deferred: %s", recipient, exc.reason)
-        report.deferred.append((recipient, exc.reason))
+        # 5xx: failed for good (reported in the digest); anything else: deferred to the next run.
+        status = "failed" if isinstance(exc, PermanentError) else "deferred"
+        log.log(logging.ERROR if status == "failed" else logging.WARNING, "%s to %s: %s", status, recipient, exc.reason)
+        (report.failed if status == "failed" else report.deferred).append((recipient, exc.reason))
         if ledger is not None:
-            ledger.mark(key, "deferred", now, exc.reason)
+            ledger.mark(key, status, now, exc.reason)
         return
     report.sent.append(recipient)
     if ledger is not None:
