@@ -10,9 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Iterable
+from functools import lru_cache
+from typing import Any, Iterable
 
-import holidays
+from . import calendar_table
+
+
+@lru_cache(maxsize=None)
+def _table_usable(country: str) -> bool:
+    """Whether the precomputed table stands for the installed `holidays` (same version, country CN)."""
+    if country.upper() not in ("CN", "CHN"):
+        return False
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("holidays") == calendar_table.HOLIDAYS_VERSION
+    except PackageNotFoundError:
+        return True  # the table is all we have
 
 
 @dataclass
@@ -26,10 +40,16 @@ class WorkCalendar:
         both = self.extra_holidays & self.extra_workdays
         if both:
             raise ValueError(f"{min(both)} is listed both as a holiday and as a working day")
-        self._lib = holidays.country_holidays(self.country)
-        self._weekend = frozenset(getattr(self._lib, "weekend", {5, 6}))
         self._years: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = {}
-        self._covered = _covered_years(self.country, self._lib)
+        if _table_usable(self.country):
+            self._weekend = frozenset({5, 6})
+            self._covered = frozenset(calendar_table.CN)
+        else:  # another country, or a newer `holidays` that may know more years: ask the package
+            import holidays  # noqa: PLC0415
+
+            lib = holidays.country_holidays(self.country)
+            self._weekend = frozenset(getattr(lib, "weekend", {5, 6}))
+            self._covered = _covered_years(self.country, lib)
         self._added: dict[tuple[dt.date, int], dt.date] = {}  # a log has hundreds of rows per date
 
     def covers(self, year: int) -> bool:
@@ -38,7 +58,12 @@ class WorkCalendar:
     def _year(self, year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
         cached = self._years.get(year)
         if cached is None:
-            if self.covers(year):
+            table = calendar_table.cn_year(year) if _table_usable(self.country) else None
+            if table is not None:
+                off, on = table
+            elif self.covers(year):
+                import holidays  # noqa: PLC0415
+
                 lib = holidays.country_holidays(self.country, years=year)
                 off = frozenset(d for d in lib if d.year == year)
                 on = frozenset(d for d in getattr(lib, "weekend_workdays", ()) if d.year == year)
@@ -84,7 +109,7 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
 
 
-def _covered_years(country: str, lib: holidays.HolidayBase) -> frozenset[int]:
+def _covered_years(country: str, lib: Any) -> frozenset[int]:
     if country.upper() in ("CN", "CHN"):
         # China's day swaps are published year by year; the rules alone cannot predict them.
         from holidays.countries.china import ChinaStaticHolidays  # noqa: PLC0415

@@ -86,3 +86,31 @@ def test_adding_a_holiday_never_makes_a_deadline_earlier(start, days, extra):
     base = CAL.add_working_days(start, days)
     closed = WorkCalendar(extra_holidays=frozenset({extra})).add_working_days(start, days)
     assert closed >= base
+
+
+def test_precomputed_table_equals_the_holidays_package():
+    """The table a run uses instead of importing `holidays` is the package's own data, year by year."""
+    from importlib.metadata import version
+
+    from scripts import calendar_table
+
+    package_version, table = calendar_table.compute()
+    if package_version != calendar_table.HOLIDAYS_VERSION:
+        pytest.skip(f"holidays {package_version} installed; the table (made from "
+                    f"{calendar_table.HOLIDAYS_VERSION}) is bypassed: regenerate with python -m scripts.calendar_table")
+    assert table == calendar_table.CN
+    assert version("holidays") == calendar_table.HOLIDAYS_VERSION
+
+
+def test_a_newer_holidays_package_is_asked_directly(monkeypatch):
+    """When the installed package is not the one the table came from, its own data decides."""
+    from scripts import calendar_table, workcal
+
+    monkeypatch.setattr(calendar_table, "HOLIDAYS_VERSION", "0.0-other")
+    workcal._table_usable.cache_clear()
+    try:
+        cal = WorkCalendar()
+        assert cal.is_workday(d("2026-10-10")) and not cal.is_workday(d("2026-10-01"))
+        assert cal._covered == workcal._covered_years("CN", __import__("holidays").country_holidays("CN"))
+    finally:
+        workcal._table_usable.cache_clear()
