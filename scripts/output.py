@@ -254,7 +254,8 @@ _ERRORS = (
     (re.compile(r"^the workbook cannot be read \((?P<reason>.+)\); if it has a password save an unprotected copy(?P<rest>.*)$"),
      "the workbook cannot be read ({reason}); if it has a password save an unprotected copy{rest}"),
     (re.compile(r"^(?P<path>.+): cannot be read \((?P<reason>.+)\)$"), "{path}: cannot be read ({reason})"),
-    (re.compile(r"^(?P<path>.+): not valid YAML(?P<rest>.*)$"), "{path}: not valid YAML{rest}"),
+    (re.compile(r"^(?P<path>.+): not valid YAML at line (?P<line>\d+), column (?P<column>\d+): (?P<problem>.*)$"),
+     "{path}: not valid YAML at line {line}, column {column}: {problem}"),
 )
 
 
