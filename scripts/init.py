@@ -36,6 +36,7 @@ class SheetPlan:
     recognised: bool
     head: list[Row] = field(default_factory=list, repr=False)
     names: list[str] = field(default_factory=list)  # names found in staff-typed columns
+    listed: list[str] = field(default_factory=list)  # names of a staff sheet
 
 
 @dataclass
@@ -66,16 +67,16 @@ def plan_sheet(title: str, head: list[Row], first_col: int, rows: Iterable[Row],
         guess, recognised = recognise(schemas.values(), head, first_col)
     plan = SheetPlan(title, guess, recognised, head)
     if recognised and guess is not None:
-        plan.names = _staff_names(guess, rows, first_col)
+        if guess.schema.name == "staff":
+            plan.listed = _names_in(guess, rows, first_col, {"name"})
+        else:
+            plan.names = _names_in(guess, rows, first_col, {s.name for s in guess.schema.fields if s.type == "staff"})
     return plan
 
 
-def _staff_names(guess: SheetGuess, rows: Iterable[Row], first_col: int) -> list[str]:
-    """The names typed in the sheet's consultant/owner/staff columns, in order of first appearance."""
-    if guess.schema.name == "staff":
-        return []
-    staff_fields = {s.name for s in guess.schema.fields if s.type == "staff"}
-    letters = [letter for letter, name in guess.columns.items() if name in staff_fields]
+def _names_in(guess: SheetGuess, rows: Iterable[Row], first_col: int, fields: set[str]) -> list[str]:
+    """The names typed in the sheet's columns of ``fields`` (consultant, owner...), in order of first appearance."""
+    letters = [letter for letter, name in guess.columns.items() if name in fields]
     from .findings import column_letter  # noqa: PLC0415
 
     indexes = []
@@ -123,9 +124,10 @@ def _q(text: str) -> str:
 
 def _relative(path: Path, folder: Path) -> str:
     try:
-        return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+        relative = Path(os.path.relpath(path.resolve(), folder.resolve()))
     except ValueError:  # another drive on Windows
         return str(path.resolve())
+    return str(path.resolve()) if relative.parts[:1] == ("..",) else relative.as_posix()
 
 
 def render_config(plans: Sequence[BookPlan], out: Path, language: str) -> str:
@@ -140,7 +142,9 @@ def render_config(plans: Sequence[BookPlan], out: Path, language: str) -> str:
         "",
         "sources:",
     ]
+    listed = {fold(n) for p in plans for s in p.sheets for n in s.listed}
     has_staff_sheet = any(s.recognised and s.guess and s.guess.schema.name == "staff" for p in plans for s in p.sheets)
+    unlisted = list({fold(n): n for p in plans for s in p.sheets for n in s.names if fold(n) not in listed}.values())
     for plan in plans:
         lines.append(f"  - name: {_q(plan.name)}")
         lines.append(f"    path: {_q(_relative(plan.path, folder))}")
@@ -158,7 +162,7 @@ def render_config(plans: Sequence[BookPlan], out: Path, language: str) -> str:
         columns: dict[str, tuple[str, str]] = {}
         for sheet in recognised:
             guess = sheet.guess
-            for letter, target in guess.columns.items():
+            for letter, target in sorted(guess.columns.items(), key=lambda kv: (len(kv[0]), kv[0])):
                 how = guess.how[letter]
                 if how == "exact":
                     continue
@@ -171,13 +175,16 @@ def render_config(plans: Sequence[BookPlan], out: Path, language: str) -> str:
             for header, (target, note) in columns.items():
                 lines.append(f"      {_q(header)}: {target}  # {clean(note, 120)}")
     lines.append("")
-    if not has_staff_sheet:
-        names = list(dict.fromkeys(n for p in plans for s in p.sheets for n in s.names))
+    if has_staff_sheet and unlisted:
+        lines.append("# " + _("Not in the staff sheet (check reports them as unknown staff): {names}").format(
+            names=", ".join(clean(n, 20) for n in unlisted)))
+        lines.append("")
+    elif not has_staff_sheet:
         lines.append("# " + _("No staff sheet found. These names come from the consultant/owner columns;"))
         lines.append("# " + _("give each a real email (TODO) and, for staff, the supervisor's name."))
-        if names:
+        if unlisted:
             lines.append("staff:")
-            for i, name in enumerate(names, 1):
+            for i, name in enumerate(unlisted, 1):
                 lines.append(f"  - name: {_q(name)}")
                 lines.append(f"    email: todo-{i}@example.invalid  # TODO")
                 lines.append("    # supervisor: ")
@@ -217,16 +224,21 @@ def describe(plans: Sequence[BookPlan], language: str) -> list[str]:
                 continue
             lines.append("  " + _("[{sheet}] → {table} (header row {row})").format(
                 sheet=title, table=guess.schema.name, row=guess.header_row))
-            for letter, target in guess.columns.items():
-                how = {"exact": _("exact"), "pair": _("date + time pair"), "close": _("close match")}[guess.how[letter]]
-                lines.append(f"    {letter} {clean(guess.headers[letter], 40)} → {target} ({how})")
+            exact = [f"{clean(guess.headers[letter], 40)}→{target}" for letter, target in guess.columns.items()
+                     if guess.how[letter] == "exact"]
+            if exact:
+                lines.append("    " + _("same as the table's headers: {columns}").format(columns=", ".join(exact)))
+            for letter, target in sorted(guess.columns.items(), key=lambda kv: (len(kv[0]), kv[0])):
+                if guess.how[letter] != "exact":
+                    how = _("date + time pair") if guess.how[letter] == "pair" else _("close match")
+                    lines.append(f"    {letter} {clean(guess.headers[letter], 40)} → {target} ({how})")
             unused = [clean(h, 40) for letter, h in guess.headers.items() if letter not in guess.columns]
             if unused:
                 lines.append("    " + _("left out: {headers}").format(headers=", ".join(unused)))
             for name in guess.missing:
                 lines.append("    " + _("required field {field} not found; closest headers: {headers}").format(
                     field=name, headers=", ".join(clean(h, 40) for h in guess.closest(name)) or "-"))
-        names = [n for s in plan.sheets for n in s.names]
+        names = list({fold(n): n for s in plan.sheets for n in s.names}.values())
         if names:
             lines.append("  " + n_("{n} staff name found: {names}", "{n} staff names found: {names}", len(names)).format(
                 n=len(names), names=", ".join(clean(n, 20) for n in names[:20])))
@@ -245,8 +257,16 @@ def run_init(paths: Sequence[Path], out: Path, *, force: bool = False, language:
     plans = plan_books([Path(p) for p in paths], schemas if schemas is not None else load_schemas())
     for line in describe(plans, language):
         echo(line)
+    listed = {fold(n) for p in plans for s in p.sheets for n in s.listed}
+    unlisted = list({fold(n): n for p in plans for s in p.sheets for n in s.names if fold(n) not in listed}.values())
+    if listed and unlisted:
+        echo(_("Not in the staff sheet (check reports them as unknown staff): {names}").format(
+            names=", ".join(clean(n, 20) for n in unlisted)))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_config(plans, out, language), encoding="utf-8")
+    text = render_config(plans, out, language)
+    # Private from the start: doctor asks for a config only its owner can read.
+    with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+        fh.write(text)
     echo("")
     echo(_("Written: {path}. Next: python run.py check --config {path}").format(path=out))
     incomplete = any(p.error for p in plans) or any(

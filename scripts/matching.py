@@ -19,7 +19,8 @@ from .textnorm import fold, header_keys
 CLOSE = 0.6  # the least similarity at which init maps a header to a field on its own
 # Words stores use for the same thing (folded, Simplified): replaced before comparing.
 _SYNONYMS = (("顾客", "客户"), ("时刻", "时间"), ("时分", "时间"), ("接待人", "接待顾问"), ("签字", "签名"),
-             ("号码", "号"), ("联系方式", "联系电话"), ("进店", "来店"), ("到店", "来店"))
+             ("号码", "号"), ("联系方式", "联系电话"), ("进店", "来店"), ("到店", "来店"),
+             ("销售员", "销售顾问"), ("三日回访", "回访时间"), ("3日回访", "回访时间"))
 _DATE_SUFFIX = "日期"
 _TIME_SUFFIX = "时间"
 
