@@ -30,15 +30,22 @@ def parse_now(text: str | None, config: Config) -> dt.datetime:
 def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
     """The named config, else huifang.yaml in the working folder; with paths, its settings apply to them."""
     files = [Path(p) for p in paths]
-    if config_path:
-        config = load_config(Path(config_path))
-        return config_for_files(files, config) if files else config
-    if Path(DEFAULT_CONFIG).exists():
-        config = load_config(Path(DEFAULT_CONFIG))
-        return config_for_files(files, config) if files else config
+    named = Path(config_path) if config_path else Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None
+    if named is not None:
+        config = load_config(named)
+        return _narrowed(config, files) if files else config
     if files:
         return config_for_files(files)
     raise ConfigError(f"no configuration: pass --config FILE, workbook paths, or create {DEFAULT_CONFIG}")
+
+
+def _narrowed(config: Config, files: list[Path]) -> Config:
+    """The config applied to ``files``: a file the config lists keeps its source (tables, columns, owner)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    narrowed = config_for_files(files, config)
+    listed = {s.path.resolve(): s for s in config.sources if s.path is not None}
+    return replace(narrowed, sources=tuple(listed.get(s.path.resolve(), s) if s.path else s for s in narrowed.sources))
 
 
 def run_language(args: argparse.Namespace, config: Config | None = None) -> str:
@@ -199,6 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error_language(args: argparse.Namespace) -> str:
+    """The language to say an error in: --language, else the config's when it loads, else zh-CN."""
+    if getattr(args, "language", None):
+        return args.language
+    named = getattr(args, "config", None) or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
+    try:
+        return load_config(Path(named)).language if named else "zh-CN"
+    except HuifangError:
+        return "zh-CN"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -211,6 +229,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .i18n import translation  # noqa: PLC0415
         from .output import clean, translate_error  # noqa: PLC0415
 
-        language = getattr(args, "language", None) or "zh-CN"
+        language = _error_language(args)
         print(f"huifang: {clean(translate_error(str(exc), translation(language, 'cli')), 2000)}", file=sys.stderr)
         return exc.exit_code
