@@ -52,15 +52,18 @@ def config_checks(config: Config, _: Gettext) -> Iterator[Check]:
                     _("make it private: chmod 600 {path}").format(path=config.path))
 
 
-def source_checks(config: Config, result: CheckResult, hints: dict, _: Gettext) -> Iterator[Check]:
+def source_checks(config: Config, result: CheckResult, hints: dict, _: Gettext,
+                  n_: Callable[[str, str, int], str]) -> Iterator[Check]:
     for source in result.sources:
         if source.error:
             yield Check(False, _("source {name}: CANNOT READ — {error}").format(
                 name=source.name, error=clean(translate_error(source.error, _T(_)), 300)),
                 _("fix or re-save {path}").format(path=source.path))
             continue
-        tables = ", ".join(_("{sheet}→{table} ({n} rows)").format(sheet=clean(s.title, 40), table=s.table, n=s.rows)
-                           for s in source.sheets if s.table) or _("no table recognised")
+        tables = _(", ").join(
+            n_("{sheet}→{table} ({n} row)", "{sheet}→{table} ({n} rows)", s.rows).format(
+                sheet=clean(s.title, 40), table=s.table, n=s.rows)
+            for s in source.sheets if s.table) or _("no table recognised")
         yield Check(True, _("source {name}: OK — {tables}").format(name=source.name, tables=tables))
         if not any(s.table for s in source.sheets):
             yield Check(False, _("source {name}: no worksheet is a log").format(name=source.name),
@@ -155,7 +158,7 @@ def schedule_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Ch
         return
     for job, moment in sorted(plan.upcoming(now).items(), key=lambda kv: kv[1]):
         yield Check(True, _("next {job}: {moment}").format(
-            job=_(JOB_NAMES.get(job, job)), moment=f"{moment:%Y-%m-%d %H:%M} ({_(WEEKDAYS[moment.weekday()])})"))
+            job=_(JOB_NAMES.get(job, job)), moment=_("{date} ({weekday})").format(date=f"{moment:%Y-%m-%d %H:%M}", weekday=_(WEEKDAYS[moment.weekday()]))))
 
 
 def state_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Check]:
@@ -204,7 +207,8 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
     from .init import sheet_hints  # noqa: PLC0415
     from .schema import load_schemas  # noqa: PLC0415
 
-    _ = translation(language or config.language, "cli").gettext
+    t = translation(language or config.language, "cli")
+    _ = t.gettext
     checks: list[Check] = list(config_checks(config, _))
     try:
         schemas = load_schemas(*config.schema_dirs)
@@ -214,7 +218,7 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
         result = None
     if result is not None:
         hints = sheet_hints(config, result, schemas)
-        checks += source_checks(config, result, hints, _)
+        checks += source_checks(config, result, hints, _, t.ngettext)
         checks += staff_checks(config, result, _)
         checks += [Check(True, _("calendar: {note}").format(note=note)) for note in result.notices]
     checks += mail_checks(config, smtp_factory, _)

@@ -64,7 +64,7 @@ def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping 
     hints = hints or {}
 
     def sheet_json(source: str, sh: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {"title": sh.title, "table": sh.table, "rows": sh.rows}
+        data: dict[str, Any] = {"title": clean(sh.title, _JSON_CLIP), "table": sh.table, "rows": sh.rows}
         d = details[(source, sh.title)]
         if sh.table is not None:
             data.update({k: d[k] for k in ("header_row", "columns", "pairs", "skipped_rows", "done_unknown")})
@@ -77,13 +77,16 @@ def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping 
     findings = []
     for f in result.findings:
         item = f.to_json()
-        item["message"] = clean(f.message, _JSON_CLIP)
+        for key, value in item.items():
+            if type(value) is str and (len(value) > _JSON_CLIP or _UNSAFE.search(value)):
+                item[key] = clean(value, _JSON_CLIP)
         findings.append(item)
     return {
         "now": result.now.isoformat(),
         "config": config_path,
         "sources": [
-            {"name": s.name, "path": s.path, "error": s.error, "sheets": [sheet_json(s.name, sh) for sh in s.sheets]}
+            {"name": clean(s.name, _JSON_CLIP), "path": clean(s.path, _JSON_CLIP),
+             "error": clean(s.error, _JSON_CLIP) if s.error else None, "sheets": [sheet_json(s.name, sh) for sh in s.sheets]}
             for s in result.sources
         ],
         "findings": findings,

@@ -124,7 +124,7 @@ def test_with_a_staff_sheet_the_names_it_lacks_are_named_not_added(tmp_path):
     code, text = init([make(tmp_path) for make, *_ in STORE_BOOKS], out)
     document = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert "staff" not in document  # 张伟 and 刘洋 are in 交车.xlsx's 员工 sheet
-    assert "不在员工名单中（check 会报告为未知员工）：王芳, 赵敏, 孙磊" in text
+    assert "不在员工名单中（检查时会报告为未知员工）：王芳, 赵敏, 孙磊" in text
 
 
 def test_a_missing_required_field_is_reported_with_the_three_closest_headers(tmp_path):
