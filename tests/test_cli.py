@@ -138,3 +138,19 @@ def test_the_commands_in_the_deploy_files_and_readme_parse():
     parser = build_parser()
     for args in commands:
         parser.parse_args(args)  # exits (SystemExit) on a command the CLI does not know
+
+
+def test_check_names_the_closest_headers_and_the_nearest_table_without_verbose(tmp_path):
+    headers = [h for h in VISITOR_HEADERS if h != "信息来源"] + ["来源说明"]
+    row = visitor(登记时间="2026-11-26 10:00", 来访方式="来店", 客户姓名="陈先生", 联系电话=13812345678, 销售顾问="张伟",
+                  是否建卡="是")
+    path = write_xlsx(tmp_path / "店.xlsx", {
+        "来店": [headers, row[:5] + row[6:] + ["网络"]],
+        "回访": [["客户姓名", "联系电话", "回访时间", "回访方式"], ["陈先生", 13812345678, "2026-11-26 10:00", "电话"]]})
+    proc = run("check", str(path), "--now", "2026-11-27T09:00", cwd=tmp_path)
+    assert "缺少必填列「信息来源」；最接近的表头：来源说明、" in proc.stdout
+    assert "[回访] 未识别为登记表：最接近 callback_log，缺少 result, staff" in proc.stdout
+    assert "使用的配置：无（按表头识别登记表）" in proc.stdout
+    en = run("check", str(path), "--now", "2026-11-27T09:00", "--language", "en", cwd=tmp_path).stdout
+    assert "the required column 信息来源 is missing; closest headers: 来源说明, " in en
+    assert "[回访] not recognised as a log: closest is callback_log, missing result, staff" in en
