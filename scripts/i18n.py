@@ -16,7 +16,8 @@ from .errors import ConfigError
 
 LANGUAGES = ("zh-CN", "zh-TW", "zh-HK", "en")
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-TRADITIONAL = {"zh-TW": "s2twp", "zh-HK": "s2hk"}  # language -> OpenCC conversion from zh-CN
+TRADITIONAL = {"zh-TW": "s2twp", "zh-HK": "s2hk"}  # language -> OpenCC conversion of the catalogues
+_CHARACTERS = {"zh-TW": "s2tw", "zh-HK": "s2hk"}  # characters only: quoted sheet words keep their wording
 
 
 def locale_dir_name(language: str) -> str:
@@ -45,6 +46,21 @@ def translation(language: str, domain: str) -> gettext.NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer, domain=domain)
+
+
+@lru_cache(maxsize=None)
+def _converter(language: str):
+    import opencc  # noqa: PLC0415
+
+    return opencc.OpenCC(_CHARACTERS[language]).convert
+
+
+@lru_cache(maxsize=65536)
+def localise_chinese(text: str, language: str) -> str:
+    """Chinese text written in Simplified (the checker's finding messages) in ``language``'s script."""
+    if language not in TRADITIONAL or not text:
+        return text
+    return _converter(language)(text)
 
 
 def build_traditional(domain: str) -> list[Path]:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from .check import CheckResult
 from .findings import ERROR, INFO, WARNING, Finding
-from .i18n import translation
+from .i18n import localise_chinese, translation
 
 CLIP = 120  # characters of one value shown in a line
 _JSON_CLIP = 2000  # characters of a message in JSON
@@ -127,7 +127,7 @@ _TASKS = {
 def finding_text(f: Finding, language: str) -> str:
     """The finding's sentence in ``language`` (the checker writes Chinese; English is rebuilt from the rule)."""
     if not language.startswith("en"):
-        return f.message
+        return localise_chinese(f.message, language)
     due = f"{f.due:%m-%d %H:%M}" if f.due else "?"
     header = f.header or f.column or ""
     for suffix, text in (("_overdue", "{task} overdue: was due by {due}"), ("_due_soon", "{task} due soon: by {due}")):

@@ -289,3 +289,10 @@ if __name__ == "__main__":
         for file_name, content in rendered(Path(folder)).items():
             (GOLDEN / file_name).write_text(content, encoding="utf-8")
             print(GOLDEN / file_name)
+
+
+def test_traditional_output_has_traditional_findings_and_labels():
+    config = load_config(DEMO)
+    text = render_text(run_check(config, NOW, schemas=SCHEMAS), language="zh-TW")
+    assert "負責人：" in text and "聯繫電話未填寫（必填）" in text  # characters converted, words kept
+    assert "负责人" not in text and "未填写" not in text
