@@ -158,7 +158,8 @@ def schedule_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Ch
         return
     for job, moment in sorted(plan.upcoming(now).items(), key=lambda kv: kv[1]):
         yield Check(True, _("next {job}: {moment}").format(
-            job=_(JOB_NAMES.get(job, job)), moment=_("{date} ({weekday})").format(date=f"{moment:%Y-%m-%d %H:%M}", weekday=_(WEEKDAYS[moment.weekday()]))))
+            job=_(JOB_NAMES.get(job, job)),
+            moment=_("{date} ({weekday})").format(date=f"{moment:%Y-%m-%d %H:%M}", weekday=_(WEEKDAYS[moment.weekday()]))))
 
 
 def state_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Check]:

@@ -196,7 +196,8 @@ def render_config(plans: Sequence[BookPlan], out: Path, language: str) -> str:
         "mail:",
         "  from: 回访提醒 <noreply@example.com>",
         "  outbox: outbox  # " + _("emails are written here as files until mail.smtp is set"),
-        "  # smtp: {host: smtp.example.com, port: 587, security: starttls, username: me@example.com, password_env: HUIFANG_SMTP_PASSWORD}",
+        "  # smtp: {host: smtp.example.com, port: 587, security: starttls, username: me@example.com,",
+        "  #        password_env: HUIFANG_SMTP_PASSWORD}",
         "state: state.sqlite3",
         "",
     ]

@@ -148,7 +148,6 @@ def render_text(result: CheckResult, verbose: bool = False, language: str = "zh-
     t = translation(language, "cli")
     _, n_ = t.gettext, t.ngettext
     hints = hints or {}
-    marks = {ERROR: _("error"), WARNING: _("warning"), INFO: _("note")}
     details = _sheet_details(result)
     lines: list[str] = [_("Checked at {moment}").format(moment=f"{result.now:%Y-%m-%d %H:%M %z}")]
     lines.append(_("Configuration: {path}").format(path=clean(config_path, None)) if config_path
@@ -202,7 +201,8 @@ def _finding_line(f: Finding, language: str, verbose: bool, guess: Any, _: Calla
             text += _("; closest headers: {headers}").format(headers=_(", ").join(clean(h, 40) for h in near))
     rule = f" [{f.rule}]" if verbose else ""
     who = "  " + _("assignee: {name}").format(name=clean(f.assignee, 40)) if f.assignee else ""
-    return f"{clean(f.location):<16} {({ERROR: _('error'), WARNING: _('warning'), INFO: _('note')})[f.severity]}{rule} {text}{who}"
+    mark = {ERROR: _("error"), WARNING: _("warning"), INFO: _("note")}[f.severity]
+    return f"{clean(f.location):<16} {mark}{rule} {text}{who}"
 
 
 def _unrecognised(title: str, d: Mapping[str, Any], guess: Any, _: Callable[[str], str]) -> str:

@@ -175,3 +175,17 @@ def test_odd_sheet_titles_and_headers_are_quoted_so_the_yaml_still_loads(tmp_pat
     assert document["sources"][0]["path"] == "a: b #1.xlsx"
     assert document["sources"][0]["tables"] == {"yes": "visitor_log"}
     assert document["sources"][0]["columns"]["顾客 #"] == "customer_name"
+
+
+@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice not installed")
+def test_init_reads_a_libreoffice_saved_copy_the_same_way(tmp_path):
+    import subprocess
+
+    make, tables, columns, _findings = STORE_BOOKS[0]
+    book = make(tmp_path)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "ods",
+                    "--outdir", str(tmp_path / "ods"), str(book)], check=True, capture_output=True, timeout=120)
+    [plan] = plan_books([tmp_path / "ods" / "展厅来店.ods"], SCHEMAS)
+    log = next(s.guess for s in plan.sheets if s.recognised)
+    assert {s.title: s.guess.schema.name for s in plan.sheets if s.recognised} == tables
+    assert {log.headers[letter]: target for letter, target in log.columns.items()} == columns

@@ -296,3 +296,19 @@ def test_traditional_output_has_traditional_findings_and_labels():
     text = render_text(run_check(config, NOW, schemas=SCHEMAS), language="zh-TW")
     assert "負責人：" in text and "聯繫電話未填寫（必填）" in text  # characters converted, words kept
     assert "负责人" not in text and "未填写" not in text
+
+
+def test_every_message_the_cli_writes_is_in_the_zh_cn_catalogue():
+    from babel.messages.extract import extract_from_file
+
+    from scripts.output import _ERRORS
+
+    used = set()
+    for module in ("output", "doctor", "init", "cli"):
+        for _line, message, _comments, _context in extract_from_file(
+                "python", str(ROOT / "scripts" / f"{module}.py"), keywords={"_": None, "n_": (1, 2)}):
+            used.add(message if isinstance(message, str) else message[0])
+    used |= {msgid for _pattern, msgid in _ERRORS}
+    zh = translation("zh-CN", "cli")
+    assert len(used) > 80
+    assert sorted(m for m in used if zh.gettext(m) == m and m not in {"", ", "}) == []
