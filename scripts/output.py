@@ -128,7 +128,8 @@ def finding_text(f: Finding, language: str) -> str:
     """The finding's sentence in ``language`` (the checker writes Chinese; English is rebuilt from the rule)."""
     if not language.startswith("en"):
         return localise_chinese(f.message, language)
-    due = f"{f.due:%m-%d %H:%M}" if f.due else "?"
+    day_deadline = f.due is not None and (f.due.hour, f.due.minute, f.due.second) == (23, 59, 59)
+    due = f"{f.due:%m-%d}" if day_deadline else f"{f.due:%m-%d %H:%M}" if f.due else "?"
     header = f.header or f.column or ""
     for suffix, text in (("_overdue", "{task} overdue: was due by {due}"), ("_due_soon", "{task} due soon: by {due}")):
         if f.rule.endswith(suffix):

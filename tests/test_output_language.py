@@ -312,3 +312,39 @@ def test_every_message_the_cli_writes_is_in_the_zh_cn_catalogue():
     zh = translation("zh-CN", "cli")
     assert len(used) > 80
     assert sorted(m for m in used if zh.gettext(m) == m and m not in {"", ", "}) == []
+
+
+def test_verbose_and_json_show_what_the_reader_reports_about_each_sheet():
+    """The fields #10 adds to SheetReport (header row, columns, pairs, skipped rows, done marks) are shown."""
+    from dataclasses import dataclass, field
+
+    from scripts.check import CheckResult, SheetReport, SourceReport, StaffDirectory
+
+    @dataclass
+    class Understood(SheetReport):
+        header_row: int | None = 3
+        headers: dict = field(default_factory=lambda: {"A": "序号", "B": "进店日期", "C": "进店时刻", "D": "顾客"})
+        columns: dict = field(default_factory=lambda: {"A": None, "B": "visit_at.date", "C": "visit_at.time",
+                                                       "D": "customer_name"})
+        pairs: list = field(default_factory=lambda: [("visit_at", "B", "C")])
+        skipped_rows: list = field(default_factory=lambda: [20, 21])
+        done_unknown: int = 1
+
+    @dataclass
+    class Unknown(SheetReport):
+        near_table: str | None = "visitor_log"
+        near_missing: list = field(default_factory=lambda: ["channel", "info_source"])
+
+    source = SourceReport("展厅", "展厅.xlsx", sheets=[Understood("来店", "visitor_log", 18), Unknown("统计", None, 0)])
+    result = CheckResult(NOW, [source], [], [], StaffDirectory(()))
+    zh = render_text(result, verbose=True, language="zh-CN")
+    assert "表头：第 3 行" in zh and "A 序号 → （未使用）" in zh and "B 进店日期 → visit_at.date" in zh
+    assert "日期+时间：B + C → visit_at" in zh and "非记录行，已跳过：第 20, 21 行" in zh
+    assert "1 个完成标记按“已完成、时间不详”处理" in zh
+    assert "[统计] 未识别为登记表：最接近 visitor_log，缺少 channel, info_source" in zh
+    en = render_text(result, verbose=True, language="en")
+    assert "skipped as not a record: rows 20, 21" in en and "1 done-mark read as done, time unknown" in en
+    sheets = json.loads(render_json(result))["sources"][0]["sheets"]
+    assert sheets[0]["header_row"] == 3 and sheets[0]["columns"]["A"] is None and sheets[0]["pairs"] == [["visit_at", "B", "C"]]
+    assert sheets[0]["skipped_rows"] == [20, 21] and sheets[0]["done_unknown"] == 1
+    assert sheets[1]["near_table"] == "visitor_log" and sheets[1]["near_missing"] == ["channel", "info_source"]
