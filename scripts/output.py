@@ -180,14 +180,15 @@ def render_text(result: CheckResult, verbose: bool = False, language: str = "zh-
     counts = {sev: sum(1 for f in result.findings if f.severity == sev) for sev in (ERROR, WARNING, INFO)}
     failed = sum(1 for s in result.sources if s.error)
     lines.append("")
-    total = ", ".join((
-        n_("{n} error", "{n} errors", counts[ERROR]).format(n=counts[ERROR]),
-        n_("{n} warning", "{n} warnings", counts[WARNING]).format(n=counts[WARNING]),
-        n_("{n} note", "{n} notes", counts[INFO]).format(n=counts[INFO]),
-    ))
+    total = _("Total: {errors}, {warnings}, {notes}").format(
+        errors=n_("{n} error", "{n} errors", counts[ERROR]).format(n=counts[ERROR]),
+        warnings=n_("{n} warning", "{n} warnings", counts[WARNING]).format(n=counts[WARNING]),
+        notes=n_("{n} note", "{n} notes", counts[INFO]).format(n=counts[INFO]),
+    )
     if failed:
-        total += "; " + n_("{n} source could not be read", "{n} sources could not be read", failed).format(n=failed)
-    lines.append(_("Total: {counts}").format(counts=total))
+        total += _("; {failed}").format(
+            failed=n_("{n} source could not be read", "{n} sources could not be read", failed).format(n=failed))
+    lines.append(total)
     return "\n".join(lines) + "\n"
 
 
@@ -248,6 +249,11 @@ _ERRORS = (
     (re.compile(r"^worksheet (?P<missing>.+) not found \(the workbook has: (?P<titles>.*)\)$"),
      "worksheet {missing} not found (the workbook has: {titles})"),
     (re.compile(r"^file not found: (?P<path>.+)$"), "file not found: {path}"),
+    (re.compile(r"^--now: (?P<value>.+) is not an ISO date-time such as (?P<example>\S+)$"),
+     "--now: {value} is not an ISO date-time such as {example}"),
+    (re.compile(r"^unsupported file type (?P<suffix>\S+); use \.xlsx, \.xls, \.ods or \.csv$"),
+     "unsupported file type {suffix}; use .xlsx, .xls, .ods or .csv"),
+    (re.compile(r"^sheet (?P<title>.+) cannot be read \((?P<reason>.+)\)$"), "sheet {title} cannot be read ({reason})"),
     (re.compile(r"^the file is incomplete or corrupt \(is it still being saved\?\)$"),
      "the file is incomplete or corrupt (is it still being saved?)"),
     (re.compile(r"^the workbook is password-protected; save an unprotected copy$"),
