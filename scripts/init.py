@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from .errors import ConfigError, SourceError
 from .i18n import translation
 from .matching import SheetGuess, guess_sheet, looks_like_log, recognise
-from .output import clean
+from .output import clean, translate_error
 from .schema import TableSchema, load_schemas
 from .sources import Row
 from .sources.excel import read_workbook
@@ -132,7 +132,8 @@ def _relative(path: Path, folder: Path) -> str:
 
 def render_config(plans: Sequence[BookPlan], out: Path, language: str) -> str:
     """The starter configuration as YAML text with comments (written by hand so the comments survive)."""
-    _ = translation(language, "cli").gettext
+    t = translation(language, "cli")
+    _ = t.gettext
     folder = out.parent
     lines = [
         "# " + _("Huifang configuration written by `run.py init`. Check the lines marked TODO and the columns"),
@@ -149,7 +150,7 @@ def render_config(plans: Sequence[BookPlan], out: Path, language: str) -> str:
         lines.append(f"  - name: {_q(plan.name)}")
         lines.append(f"    path: {_q(_relative(plan.path, folder))}")
         if plan.error:
-            lines.append("    # " + _("could not be read: {reason}").format(reason=clean(plan.error, 200)))
+            lines.append("    # " + _("could not be read: {reason}").format(reason=clean(translate_error(plan.error, t), 200)))
             continue
         recognised = [s for s in plan.sheets if s.recognised and s.guess]
         if recognised:
@@ -212,7 +213,7 @@ def describe(plans: Sequence[BookPlan], language: str) -> list[str]:
     for plan in plans:
         lines.append(f"== {clean(plan.path.name)}")
         if plan.error:
-            lines.append("  " + _("Cannot read: {reason}").format(reason=clean(plan.error, 300)))
+            lines.append("  " + _("Cannot read: {reason}").format(reason=clean(translate_error(plan.error, t), 300)))
             continue
         for sheet in plan.sheets:
             title, guess = clean(sheet.title, 60), sheet.guess

@@ -189,3 +189,17 @@ def test_init_reads_a_libreoffice_saved_copy_the_same_way(tmp_path):
     log = next(s.guess for s in plan.sheets if s.recognised)
     assert {s.title: s.guess.schema.name for s in plan.sheets if s.recognised} == tables
     assert {log.headers[letter]: target for letter, target in log.columns.items()} == columns
+
+
+def test_an_unreadable_workbook_is_named_and_the_config_still_loads(tmp_path):
+    bad = tmp_path / "坏.xlsx"
+    bad.write_bytes(b"PK\x03\x04broken")
+    good = STORE_BOOKS[1][0](tmp_path)
+    out = tmp_path / "huifang.yaml"
+    code, text = init([bad, good], out)
+    assert code == 1
+    assert "== 坏.xlsx\n  无法读取：文件不完整或已损坏（是否还在保存中？）" in text
+    written = out.read_text(encoding="utf-8")
+    assert "# 无法读取：文件不完整或已损坏" in written
+    config = parse_config(yaml.safe_load(written) | {"sources": [yaml.safe_load(written)["sources"][0]]}, out, tmp_path)
+    assert config.sources[0].path == bad
