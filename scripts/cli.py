@@ -11,6 +11,7 @@ from typing import Sequence
 
 from .config import Config, config_for_files, load_config
 from .errors import ConfigError, HuifangError
+from .i18n import LANGUAGES
 
 DEFAULT_CONFIG = "huifang.yaml"
 
@@ -27,24 +28,47 @@ def parse_now(text: str | None, config: Config) -> dt.datetime:
 
 
 def resolve_config(config_path: str | None, paths: Sequence[str]) -> Config:
+    """The named config, else huifang.yaml in the working folder; with paths, its settings apply to them."""
     files = [Path(p) for p in paths]
-    if config_path:
-        config = load_config(Path(config_path))
-        return config_for_files(files, config) if files else config
+    named = Path(config_path) if config_path else Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None
+    if named is not None:
+        config = load_config(named)
+        return _narrowed(config, files) if files else config
     if files:
         return config_for_files(files)
-    if Path(DEFAULT_CONFIG).exists():
-        return load_config(Path(DEFAULT_CONFIG))
     raise ConfigError(f"no configuration: pass --config FILE, workbook paths, or create {DEFAULT_CONFIG}")
+
+
+def _narrowed(config: Config, files: list[Path]) -> Config:
+    """The config applied to ``files``: a file the config lists keeps its source (tables, columns, owner)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    narrowed = config_for_files(files, config)
+    listed = {s.path.resolve(): s for s in config.sources if s.path is not None}
+    return replace(narrowed, sources=tuple(listed.get(s.path.resolve(), s) if s.path else s for s in narrowed.sources))
+
+
+def run_language(args: argparse.Namespace, config: Config | None = None) -> str:
+    """The one language of this run: --language, else the config's, else zh-CN."""
+    return getattr(args, "language", None) or (config.language if config else None) or "zh-CN"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import run_check  # noqa: PLC0415
+    from .init import sheet_hints  # noqa: PLC0415
     from .output import render_json, render_text  # noqa: PLC0415
+    from .schema import load_schemas  # noqa: PLC0415
 
     config = resolve_config(args.config, args.paths)
-    result = run_check(config, parse_now(args.now, config))
-    out = render_json(result) if args.format == "json" else render_text(result, verbose=args.verbose)
+    language = run_language(args, config)
+    schemas = load_schemas(*config.schema_dirs)
+    result = run_check(config, parse_now(args.now, config), schemas=schemas)
+    hints = sheet_hints(config, result, schemas)
+    used = str(config.path) if config.path else None
+    if args.format == "json":
+        out = render_json(result, used, hints, indent=args.indent)
+    else:
+        out = render_text(result, verbose=args.verbose, language=language, config_path=used, hints=hints)
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
     return result.exit_code
 
@@ -115,7 +139,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import doctor  # noqa: PLC0415
 
     config = resolve_config(args.config, [])
-    return doctor(config, parse_now(args.now, config))
+    return doctor(config, parse_now(args.now, config), language=run_language(args, config))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .init import run_init  # noqa: PLC0415
+
+    return run_init([Path(p) for p in args.paths], Path(args.out), force=args.force, language=run_language(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -135,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
     check.add_argument("--now", help="the moment to check at, ISO (default: now)")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--indent", type=int, default=None, help="JSON: indent by this many spaces (default: compact)")
+    check.add_argument("--language", choices=LANGUAGES, help="language of the text (default: the config's)")
     check.set_defaults(func=cmd_check)
 
     run = sub.add_parser("run", parents=[common], help="run a job: reminders, digest, escalations, monthly-report")
@@ -157,13 +189,32 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", parents=[common], help="check config, sources, mail and schedule; send nothing")
     doc.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
     doc.add_argument("--now", help="the moment to check at, ISO (default: now)")
+    doc.add_argument("--language", choices=LANGUAGES, help="language of the report (default: the config's)")
     doc.set_defaults(func=cmd_doctor)
+
+    init = sub.add_parser("init", parents=[common], help="write a starter huifang.yaml from your workbooks")
+    init.add_argument("paths", nargs="+", help="the workbooks to read")
+    init.add_argument("--out", default=DEFAULT_CONFIG, help=f"the file to write (default: {DEFAULT_CONFIG})")
+    init.add_argument("--force", action="store_true", help="overwrite the file if it exists")
+    init.add_argument("--language", choices=LANGUAGES, default="zh-CN", help="language of the config and messages")
+    init.set_defaults(func=cmd_init)
 
     demo = sub.add_parser("demo", parents=[common], help="run on the bundled demo workbooks")
     demo.add_argument("--now", default=None, help="the moment to run at (default: the demo's fixed morning)")
     demo.add_argument("--out", default="demo-output", help="folder for the demo's output")
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _error_language(args: argparse.Namespace) -> str:
+    """The language to say an error in: --language, else the config's when it loads, else zh-CN."""
+    if getattr(args, "language", None):
+        return args.language
+    named = getattr(args, "config", None) or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
+    try:
+        return load_config(Path(named)).language if named else "zh-CN"
+    except HuifangError:
+        return "zh-CN"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,5 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except HuifangError as exc:
-        print(f"huifang: {exc}", file=sys.stderr)
+        from .i18n import translation  # noqa: PLC0415
+        from .output import clean, translate_error  # noqa: PLC0415
+
+        language = _error_language(args)
+        print(f"huifang: {clean(translate_error(str(exc), translation(language, 'cli')), 2000)}", file=sys.stderr)
         return exc.exit_code

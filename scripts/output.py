@@ -1,65 +1,283 @@
-"""The check result for people (text) and for programs (JSON)."""
+"""The check result for people (text, in the run's language) and for programs (JSON).
+
+Everything printed passes through ``clean``: cell values come from other people's spreadsheets and may
+carry terminal escapes, line breaks, bidi overrides or a 30 MB cell.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from itertools import groupby
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from .check import CheckResult
-from .findings import ERROR, INFO, WARNING
+from .findings import ERROR, INFO, WARNING, Finding
+from .i18n import localise_chinese, translation
 
-_MARK = {ERROR: "错误", WARNING: "警告", INFO: "提示"}
+CLIP = 120  # characters of one value shown in a line
+_JSON_CLIP = 2000  # characters of a message in JSON
+# C0 and C1 controls, DEL, line/paragraph separators, bidi embeddings, overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_LETTER = re.compile(r"^[A-Z]{1,3}$")
 
 
-def as_json(result: CheckResult) -> dict[str, Any]:
+def clean(value: Any, limit: int | None = CLIP) -> str:
+    """``value`` as one safe line: controls become spaces (bidi marks vanish), clipped to ``limit``."""
+    text = "" if value is None else str(value)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if _UNSAFE.search(text):
+        text = _UNSAFE.sub(lambda m: "" if m.group() >= "\u200e" else " ", text)
+    return text
+
+
+def _sheet_details(result: CheckResult) -> dict[tuple[str, str], dict[str, Any]]:
+    """What was understood of each recognised sheet: from the SheetReport when it carries it, else the Table."""
+    details: dict[tuple[str, str], dict[str, Any]] = {}
+    for table in result.tables:
+        details[(table.source, table.sheet)] = {
+            "header_row": table.header_row or None,
+            "headers": {c.letter: c.header for c in table.columns.values()},
+            "columns": {c.letter: c.field for c in sorted(table.columns.values(), key=lambda c: c.index)},
+        }
+    out = {}
+    for source in result.sources:
+        for sheet in source.sheets:
+            base = details.get((source.name, sheet.title), {})
+            out[(source.name, sheet.title)] = {
+                "header_row": getattr(sheet, "header_row", None) or base.get("header_row"),
+                "headers": dict(getattr(sheet, "headers", None) or base.get("headers") or {}),
+                "columns": dict(getattr(sheet, "columns", None) or base.get("columns") or {}),
+                "pairs": [list(p) for p in getattr(sheet, "pairs", None) or ()],
+                "skipped_rows": list(getattr(sheet, "skipped_rows", None) or ()),
+                "done_unknown": getattr(sheet, "done_unknown", 0) or 0,
+                "missing": list(getattr(sheet, "missing", None) or ()),
+                "near_table": getattr(sheet, "near_table", None),
+                "near_missing": list(getattr(sheet, "near_missing", None) or ()),
+            }
+    return out
+
+
+def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping | None = None) -> dict[str, Any]:
+    details = _sheet_details(result)
+    hints = hints or {}
+
+    def sheet_json(source: str, sh: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {"title": clean(sh.title, _JSON_CLIP), "table": sh.table, "rows": sh.rows}
+        d = details[(source, sh.title)]
+        if sh.table is not None:
+            data.update({k: d[k] for k in ("header_row", "columns", "pairs", "skipped_rows", "done_unknown")})
+        else:
+            guess = hints.get((source, sh.title))
+            data["near_table"] = d["near_table"] or (guess.schema.name if guess and guess.fields else None)
+            data["near_missing"] = d["near_missing"] or (guess.missing if guess and guess.fields else [])
+        return data
+
+    findings = []
+    for f in result.findings:
+        item = f.to_json()
+        for key, value in item.items():
+            if type(value) is str and (len(value) > _JSON_CLIP or _UNSAFE.search(value)):
+                item[key] = clean(value, _JSON_CLIP)
+        findings.append(item)
     return {
         "now": result.now.isoformat(),
+        "config": config_path,
         "sources": [
-            {
-                "name": s.name,
-                "path": s.path,
-                "error": s.error,
-                "sheets": [{"title": sh.title, "table": sh.table, "rows": sh.rows} for sh in s.sheets],
-            }
+            {"name": clean(s.name, _JSON_CLIP), "path": clean(s.path, _JSON_CLIP),
+             "error": clean(s.error, _JSON_CLIP) if s.error else None, "sheets": [sheet_json(s.name, sh) for sh in s.sheets]}
             for s in result.sources
         ],
-        "findings": [f.to_json() for f in result.findings],
+        "findings": findings,
         "notices": list(result.notices),
     }
 
 
-def render_json(result: CheckResult) -> str:
-    return json.dumps(as_json(result), ensure_ascii=False, indent=2)
+def render_json(result: CheckResult, config_path: str | None = None, hints: Mapping | None = None,
+                indent: int | None = None) -> str:
+    """Compact JSON through the C encoder; ``indent`` only when asked (the pure-Python path is slow)."""
+    data = as_json(result, config_path, hints)
+    if indent:
+        return json.dumps(data, ensure_ascii=False, indent=indent)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def render_text(result: CheckResult, verbose: bool = False) -> str:
-    lines: list[str] = [f"检查时间 {result.now:%Y-%m-%d %H:%M %Z}"]
+# English sentences for findings; the Chinese messages come from the checker itself.
+_RULE_TEXT = {
+    "missing_required": "{header} is empty (required)",
+    "invalid_value": "{header} cannot be read",
+    "missing_column": "the required column {header} is missing",
+    "card_not_created": "a phone number was given but no customer card was created",
+    "test_drive_without_license": "no driving licence recorded: no test drive without one",
+    "duplicate_id": "{header} repeats an earlier row",
+    "unknown_staff": "{header}: the name is not in the staff list",
+    "repeat_complainant": "this customer complained within the last 30 days",
+    "callback_in_quiet_hours": "{header} falls in the customer's rest hours",
+    "unclear_done_mark": "{header}: unclear mark, read as done at an unknown time",
+}
+_TASKS = {
+    "followup": "follow-up call", "complaint_reply": "complaint reply", "dept_order": "department work order",
+    "complaint_callback": "complaint callback", "thank_you_call": "thank-you call",
+    "delivery_callback": "delivery callback", "callback": "callback", "maintenance_reminder": "service reminder",
+    "assignment_contact": "first contact",
+}
+
+
+def finding_text(f: Finding, language: str) -> str:
+    """The finding's sentence in ``language`` (the checker writes Chinese; English is rebuilt from the rule)."""
+    if not language.startswith("en"):
+        return localise_chinese(f.message, language)
+    day_deadline = f.due is not None and (f.due.hour, f.due.minute, f.due.second) == (23, 59, 59)
+    due = f"{f.due:%m-%d}" if day_deadline else f"{f.due:%m-%d %H:%M}" if f.due else "?"
+    header = f.header or f.column or ""
+    for suffix, text in (("_overdue", "{task} overdue: was due by {due}"), ("_due_soon", "{task} due soon: by {due}")):
+        if f.rule.endswith(suffix):
+            task = f.rule[: -len(suffix)]
+            return text.format(task=_TASKS.get(task, task.replace("_", " ")), due=due)
+    template = _RULE_TEXT.get(f.rule)
+    return template.format(header=header) if template else f"{f.rule.replace('_', ' ')}: {header}"
+
+
+def _field_list(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+def render_text(result: CheckResult, verbose: bool = False, language: str = "zh-CN",
+                config_path: str | None = None, hints: Mapping | None = None) -> str:
+    """The check for a person: one line per finding, each sheet's reading, and a total."""
+    t = translation(language, "cli")
+    _, n_ = t.gettext, t.ngettext
+    hints = hints or {}
+    details = _sheet_details(result)
+    lines: list[str] = [_("Checked at {moment}").format(moment=f"{result.now:%Y-%m-%d %H:%M %z}")]
+    lines.append(_("Configuration: {path}").format(path=clean(config_path, None)) if config_path
+                 else _("Configuration: none (tables recognised by their headers)"))
     by_source = {s: list(fs) for s, fs in groupby(result.findings, key=lambda f: f.source)}
     for source in result.sources:
         lines.append("")
-        lines.append(f"== {source.name} ({source.path})")
+        lines.append(f"== {clean(source.name)} ({clean(source.path, None)})")
         if source.error:
-            lines.append(f"  无法读取：{source.error}")
+            lines.append("  " + _("Cannot read: {reason}").format(reason=clean(translate_error(source.error, t), 400)))
         for sheet in source.sheets:
+            d = details[(source.name, sheet.title)]
+            title = clean(sheet.title)
             if sheet.table is None:
-                if verbose:
-                    lines.append(f"  [{sheet.title}] 未识别为任何登记表，已跳过")
+                lines.append("  " + _unrecognised(title, d, hints.get((source.name, sheet.title)), _))
                 continue
-            lines.append(f"  [{sheet.title}] {sheet.table}，{sheet.rows} 行")
+            lines.append("  " + n_("[{sheet}] {table}, {n} row", "[{sheet}] {table}, {n} rows", sheet.rows).format(
+                sheet=title, table=sheet.table, n=sheet.rows))
+            if verbose:
+                lines.extend("    " + line for line in _understood(d, _, n_))
         findings = by_source.get(source.name, [])
         for sheet_title, group in groupby(findings, key=lambda f: f.sheet):
-            lines.append(f"  -- {sheet_title}")
+            lines.append(f"  -- {clean(sheet_title)}")
+            guess = hints.get((source.name, sheet_title))
             for f in group:
-                who = f"  → {f.assignee}" if f.assignee else ""
-                lines.append(f"    {f.location:<16} {_MARK[f.severity]} {f.rule}: {f.message}{who}")
+                lines.append("    " + _finding_line(f, language, verbose, guess, _))
     for note in result.notices:
-        lines.append(f"注意：{note}")
+        lines.append(_("Note: {text}").format(text=clean(note, 400)))
     counts = {sev: sum(1 for f in result.findings if f.severity == sev) for sev in (ERROR, WARNING, INFO)}
     failed = sum(1 for s in result.sources if s.error)
     lines.append("")
-    lines.append(
-        f"共 {counts[ERROR]} 个错误，{counts[WARNING]} 个警告，{counts[INFO]} 个提示"
-        + (f"；{failed} 个数据源无法读取" if failed else "")
+    total = _("Total: {errors}, {warnings}, {notes}").format(
+        errors=n_("{n} error", "{n} errors", counts[ERROR]).format(n=counts[ERROR]),
+        warnings=n_("{n} warning", "{n} warnings", counts[WARNING]).format(n=counts[WARNING]),
+        notes=n_("{n} note", "{n} notes", counts[INFO]).format(n=counts[INFO]),
     )
+    if failed:
+        total += _("; {failed}").format(
+            failed=n_("{n} source could not be read", "{n} sources could not be read", failed).format(n=failed))
+    lines.append(total)
     return "\n".join(lines) + "\n"
+
+
+def _finding_line(f: Finding, language: str, verbose: bool, guess: Any, _: Callable[[str], str]) -> str:
+    text = clean(finding_text(f, language), 300)
+    if f.rule == "missing_column" and guess is not None and f.column:
+        try:
+            near = guess.closest(f.column)
+        except KeyError:
+            near = []
+        if near:
+            text += _("; closest headers: {headers}").format(headers=_(", ").join(clean(h, 40) for h in near))
+    rule = f" [{f.rule}]" if verbose else ""
+    who = "  " + _("assignee: {name}").format(name=clean(f.assignee, 40)) if f.assignee else ""
+    mark = {ERROR: _("error"), WARNING: _("warning"), INFO: _("note")}[f.severity]
+    return f"{clean(f.location):<16} {mark}{rule} {text}{who}"
+
+
+def _unrecognised(title: str, d: Mapping[str, Any], guess: Any, _: Callable[[str], str]) -> str:
+    near = d.get("near_table") or (guess.schema.name if guess is not None and guess.fields else None)
+    missing = d.get("near_missing") or (guess.missing if guess is not None and guess.fields else [])
+    if near is None:
+        return _("[{sheet}] not recognised as a log: its header names no table's columns").format(sheet=title)
+    if missing:
+        return _("[{sheet}] not recognised as a log: closest is {table}, missing {fields}").format(
+            sheet=title, table=near, fields=_field_list(missing))
+    return _("[{sheet}] not recognised as a log: closest is {table}").format(sheet=title, table=near)
+
+
+def _understood(d: Mapping[str, Any], _: Callable[[str], str], n_: Callable[[str, str, int], str]) -> list[str]:
+    lines = []
+    if d["header_row"]:
+        lines.append(_("header row: {row}").format(row=d["header_row"]))
+    headers = d["headers"]
+    for letter, name in d["columns"].items():
+        header = clean(headers.get(letter, ""), 40)
+        target = name if name else _("(ignored)")
+        lines.append(f"{letter} {header} → {target}")
+    for pair in d["pairs"]:
+        letters = [p for p in pair if isinstance(p, str) and _LETTER.match(p)]
+        names = [p for p in pair if p not in letters]
+        lines.append(_("date + time: {columns} → {field}").format(columns=" + ".join(letters), field=", ".join(map(str, names))))
+    if d["skipped_rows"]:
+        rows = d["skipped_rows"]
+        lines.append(n_("skipped as not a record: row {rows}", "skipped as not a record: rows {rows}", len(rows)).format(
+            rows=", ".join(map(str, rows[:50])) + (" …" if len(rows) > 50 else "")))
+    if d["done_unknown"]:
+        n = d["done_unknown"]
+        lines.append(n_("{n} done-mark read as done, time unknown", "{n} done-marks read as done, time unknown", n).format(n=n))
+    return lines
+
+
+# Errors other modules raise in English, matched at print time and said in the run's language.
+_ERRORS = (
+    (re.compile(r"^(?P<path>.+): configuration file not found$"), "{path}: configuration file not found"),
+    (re.compile(r"^no configuration: pass --config FILE, workbook paths, or create (?P<name>\S+)$"),
+     "no configuration: pass --config FILE, workbook paths, or create {name}"),
+    (re.compile(r"^worksheet (?P<missing>.+) not found \(the workbook has: (?P<titles>.*)\)$"),
+     "worksheet {missing} not found (the workbook has: {titles})"),
+    (re.compile(r"^file not found: (?P<path>.+)$"), "file not found: {path}"),
+    (re.compile(r"^--now: (?P<value>.+) is not an ISO date-time such as (?P<example>\S+)$"),
+     "--now: {value} is not an ISO date-time such as {example}"),
+    (re.compile(r"^unsupported file type (?P<suffix>\S+); use \.xlsx, \.xls, \.ods or \.csv$"),
+     "unsupported file type {suffix}; use .xlsx, .xls, .ods or .csv"),
+    (re.compile(r"^sheet (?P<title>.+) cannot be read \((?P<reason>.+)\)$"), "sheet {title} cannot be read ({reason})"),
+    (re.compile(r"^the file is incomplete or corrupt \(is it still being saved\?\)$"),
+     "the file is incomplete or corrupt (is it still being saved?)"),
+    (re.compile(r"^the workbook is password-protected; save an unprotected copy$"),
+     "the workbook is password-protected; save an unprotected copy"),
+    (re.compile(r"^cannot open the file \((?P<reason>.+)\)$"), "cannot open the file ({reason})"),
+    (re.compile(r"^this is not a spreadsheet file \(neither Excel, WPS nor OpenDocument\)$"),
+     "this is not a spreadsheet file (neither Excel, WPS nor OpenDocument)"),
+    (re.compile(r"^the workbook cannot be read \((?P<reason>.+)\); if it has a password save an unprotected copy(?P<rest>.*)$"),
+     "the workbook cannot be read ({reason}); if it has a password save an unprotected copy{rest}"),
+    (re.compile(r"^(?P<path>.+): cannot be read \((?P<reason>.+)\)$"), "{path}: cannot be read ({reason})"),
+    (re.compile(r"^(?P<path>.+): not valid YAML at line (?P<line>\d+), column (?P<column>\d+): (?P<problem>.*)$"),
+     "{path}: not valid YAML at line {line}, column {column}: {problem}"),
+)
+
+
+def translate_error(text: str, t: Any) -> str:
+    """An English error sentence from another module in the run's language, when it is one we know."""
+    prefix = ""
+    for pattern, msgid in _ERRORS:
+        match = pattern.match(text)
+        if match is None and ": " in text:  # "source: reason" from a SourceError
+            head, _, rest = text.partition(": ")
+            match = pattern.match(rest)
+            prefix = head + ": " if match else ""
+        if match:
+            return prefix + t.gettext(msgid).format(**match.groupdict())
+    return text

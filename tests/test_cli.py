@@ -27,7 +27,9 @@ def test_json_output_follows_the_contract():
     assert all(s["error"] is None for s in data["sources"])
     sheets = {sh["title"]: (sh["table"], sh["rows"]) for sh in data["sources"][0]["sheets"]}
     assert sheets["来店登记"] == ("visitor_log", 14) and sheets["月度汇总"] == (None, 0)
-    assert data["sources"][1]["sheets"][1] == {"title": "回访记录", "table": "callback_log", "rows": 6}
+    callback = data["sources"][1]["sheets"][1]
+    assert {k: callback[k] for k in ("title", "table", "rows")} == {"title": "回访记录", "table": "callback_log", "rows": 6}
+    assert callback["header_row"] == 1 and callback["columns"]["C"] == "callback_at"
     for f in data["findings"]:
         assert f.keys() >= FINDING_KEYS
     rules = {f["rule"] for f in data["findings"]}
@@ -76,7 +78,7 @@ def test_exit_2_when_a_source_cannot_be_read_but_the_others_are_printed(tmp_path
     ("sources: []\nquiet_hours: ['25:00-26:00']", "quiet_hours.0"),
     ("sources: [{name: a, path: a.xlsx, tables: {x: nosuch}}]", "unknown table 'nosuch'"),
     ("sources: []\nstaff: [{name: 张伟, email: zw@example.com, supervisor: 谁}]", "staff.0.supervisor"),
-    ("sources: [\n  - name: a", "not valid YAML at line"),
+    ("sources: [\n  - name: a", "第 2 行第 3 列不是有效的 YAML"),
     ("sources: []\nemial: x", "'emial' was unexpected"),
 ])
 def test_bad_config_exits_2_naming_the_key(tmp_path, config, message):
@@ -92,9 +94,9 @@ def test_bad_now_is_a_usage_error(capsys):
     assert "--now" in capsys.readouterr().err
 
 
-def test_verbose_says_which_sheets_were_ignored():
-    proc = run("check", "-v", "--config", "demo/huifang.yaml", "--now", "2026-11-27T09:00")
-    assert "[月度汇总] 未识别为任何登记表，已跳过" in proc.stdout
+def test_sheets_matching_no_table_are_one_line_each_without_verbose():
+    proc = run("check", "--config", "demo/huifang.yaml", "--now", "2026-11-27T09:00")
+    assert "[月度汇总] 未识别为登记表：表头不像任何登记表" in proc.stdout
 
 
 def test_demo_runs_without_configuration_and_says_where_output_went(tmp_path):
@@ -136,3 +138,19 @@ def test_the_commands_in_the_deploy_files_and_readme_parse():
     parser = build_parser()
     for args in commands:
         parser.parse_args(args)  # exits (SystemExit) on a command the CLI does not know
+
+
+def test_check_names_the_closest_headers_and_the_nearest_table_without_verbose(tmp_path):
+    headers = [h for h in VISITOR_HEADERS if h != "信息来源"] + ["来源说明"]
+    row = visitor(登记时间="2026-11-26 10:00", 来访方式="来店", 客户姓名="陈先生", 联系电话=13812345678, 销售顾问="张伟",
+                  是否建卡="是")
+    path = write_xlsx(tmp_path / "店.xlsx", {
+        "来店": [headers, row[:5] + row[6:] + ["网络"]],
+        "回访": [["客户姓名", "联系电话", "回访时间", "回访方式"], ["陈先生", 13812345678, "2026-11-26 10:00", "电话"]]})
+    proc = run("check", str(path), "--now", "2026-11-27T09:00", cwd=tmp_path)
+    assert "缺少必填列「信息来源」；最接近的表头：来源说明、" in proc.stdout
+    assert "[回访] 未识别为登记表：最接近 callback_log，缺少 result, staff" in proc.stdout
+    assert "使用的配置：无（按表头识别登记表）" in proc.stdout
+    en = run("check", str(path), "--now", "2026-11-27T09:00", "--language", "en", cwd=tmp_path).stdout
+    assert "the required column 信息来源 is missing; closest headers: 来源说明, " in en
+    assert "[回访] not recognised as a log: closest is callback_log, missing result, staff" in en

@@ -240,7 +240,7 @@ def test_doctor_reads_sources_connects_to_smtp_and_says_what_to_fix(tmp_path, sm
 
     config = demo_config(tmp_path, smtp_server.port)
     lines = []
-    assert doctor(config, at("2026-11-27 08:00"), out=lines.append) == 0
+    assert doctor(config, at("2026-11-27 08:00"), out=lines.append, language="en") == 0
     text = "\n".join(lines)
     assert "source 展厅: OK" in text and "connected to 127.0.0.1" in text and "next reminders: 2026-11-27 09:00" in text
     assert smtp_server.received == []
@@ -249,7 +249,7 @@ def test_doctor_reads_sources_connects_to_smtp_and_says_what_to_fix(tmp_path, sm
                            "mail": {"smtp": {"host": "127.0.0.1", "port": 1, "security": "none", "timeout": 1}}},
                           tmp_path / "c.yaml", tmp_path)
     lines = []
-    assert doctor(broken, at("2026-11-27 08:00"), out=lines.append) == 1
+    assert doctor(broken, at("2026-11-27 08:00"), out=lines.append, language="en") == 1
     text = "\n".join(lines)
     assert "CANNOT READ" in text and "CANNOT CONNECT" in text and "To fix:" in text
 
