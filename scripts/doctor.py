@@ -6,14 +6,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Callable
 
-from .check import run_check
+from .check import CheckResult, run_check
 from .config import Config
-from .errors import HuifangError
-from .jobs import calendar_of, smtp_password
+from .errors import HuifangError, StateError
+from .jobs import calendar_of, recipient_addresses, smtp_password
 from .ledger import Ledger
 from .mailer import DeliveryError, SmtpSender
 from .scheduling import plan_from_config, working_hours_between
 from .service import SERVE_JOBS
+from .workcal import WorkCalendar
 
 
 def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
@@ -75,19 +76,11 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
 
     state = Path(config.state)
     if state.exists():
-        ledger = Ledger(state)
         try:
-            runs = ledger.runs()
-            ok = [r for r in runs if r.outcome == "ok"]
-            if ok:
-                last = dt.datetime.fromisoformat(ok[-1].ended_at or ok[-1].started_at)
-                hours = working_hours_between(last, now, calendar, config.timezone)
-                out(f"last successful run: {ok[-1].job} at {last:%Y-%m-%d %H:%M} ({hours:.0f} working hours ago)")
-            failed = [r for r in runs if r.outcome == "failed"][-3:]
-            for r in failed:
-                out(f"failed run: {r.job} at {r.started_at[:16]} — {r.detail}")
-        finally:
-            ledger.close()
+            _ledger_lines(state, config, result, now, calendar, out)
+        except StateError as exc:
+            out(f"state: CANNOT USE — {exc}")
+            problems.append(str(exc))
     else:
         out(f"state: {state} does not exist yet (created by the first run)")
 
@@ -99,3 +92,24 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
         return 1
     out("All good.")
     return 0
+
+
+def _ledger_lines(state: Path, config: Config, result: CheckResult, now: dt.datetime, calendar: WorkCalendar,
+                  out: Callable[[str], None]) -> None:
+    ledger = Ledger(state)
+    try:
+        known = ledger.known_recipients()
+        new = sorted(set(recipient_addresses(result)) - known) if known else []
+        if new:
+            out(f"new recipients since the last run (check they belong here): {', '.join(new)}")
+        runs = ledger.runs()
+        ok = [r for r in runs if r.outcome == "ok"]
+        if ok:
+            last = dt.datetime.fromisoformat(ok[-1].ended_at or ok[-1].started_at)
+            hours = working_hours_between(last, now, calendar, config.timezone)
+            out(f"last successful run: {ok[-1].job} at {last:%Y-%m-%d %H:%M} ({hours:.0f} working hours ago)")
+        failed = [r for r in runs if r.outcome == "failed"][-3:]
+        for r in failed:
+            out(f"failed run: {r.job} at {r.started_at[:16]} — {r.detail}")
+    finally:
+        ledger.close()
