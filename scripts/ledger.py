@@ -192,7 +192,7 @@ class Run:
 class Ledger:
     """``Ledger(path)`` or ``Ledger(":memory:")``; every method takes the moment it acts at."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT):
+    def __init__(self, path: str | Path, *, busy_timeout: float | None = None):
         self.path = str(path)
         self.file_lock: FileLock | None = None
         if self.path != ":memory:":
@@ -202,7 +202,7 @@ class Ledger:
                 raise state_error(path, sqlite3.OperationalError(f"unable to open database file: {exc.strerror}")) from exc
             _private(Path(path))
             self.file_lock = FileLock(Path(f"{path}.lock"))
-        self.db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT if busy_timeout is None else busy_timeout, isolation_level=None, check_same_thread=False)
         try:
             self.db.row_factory = sqlite3.Row
             if self.path != ":memory:":

@@ -1,7 +1,9 @@
-"""A real SMTP server on loopback (aiosmtpd) that can be told to fail: 4xx, 5xx, or hang up after DATA."""
+"""A real SMTP server on loopback (aiosmtpd) that can be told to fail: 4xx, 5xx, hang up after DATA,
+or store the message and answer too late."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 from dataclasses import dataclass, field
@@ -28,8 +30,11 @@ class Received:
 @dataclass
 class Handler:
     received: list[Received] = field(default_factory=list)
-    # One action per DATA command, in order: "451", "550", "drop" (store the message, then hang up).
+    # One action per DATA command, in order: "451", "421", "550", "drop" (store the message, then hang
+    # up), "late" (store the message, answer after ``late_seconds``).
     faults: list[str] = field(default_factory=list)
+    late_seconds: float = 3.0
+    data_commands: int = 0
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply, e.g. "550 no such user"
     connections: int = 0
 
@@ -45,6 +50,7 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
         action = self.faults.pop(0) if self.faults else None
         if action and action[0] in "45":
             return f"{action} simulated failure"
@@ -52,6 +58,8 @@ class Handler:
         if action == "drop":
             server.transport.close()
             return "250 OK"  # never reaches the client
+        if action == "late":
+            await asyncio.sleep(self.late_seconds)
         return "250 OK"
 
 
