@@ -320,10 +320,14 @@ def test_a_damaged_ledger_is_one_line_naming_the_file_and_exit_2(tmp_path, capsy
     assert str(tmp_path / "state.sqlite3") in err and words in err
 
 
-def test_a_full_disk_is_named_as_such(tmp_path):
+@pytest.mark.parametrize("pragma, words", [
+    ("max_page_count = {pages}", "is full"),  # SQLite's own "database or disk is full"
+    ("query_only = 1", "cannot be written"),  # SQLite's own "attempt to write a readonly database"
+])
+def test_a_full_disk_or_a_read_only_ledger_is_named_as_such(tmp_path, pragma, words):
     ledger = Ledger(tmp_path / "state.sqlite3")
-    ledger.db.execute(f"PRAGMA max_page_count = {ledger.db.execute('PRAGMA page_count').fetchone()[0]}")
-    with pytest.raises(StateError, match="is full"):
+    ledger.db.execute("PRAGMA " + pragma.format(pages=ledger.db.execute("PRAGMA page_count").fetchone()[0]))
+    with pytest.raises(StateError, match=words):
         ledger.record_pending(key="k", kind="reminder", recipient="a@example.com", period="p", subject="s",
                               message_id="<m>", raw=os.urandom(200_000), items=(), now=MORNING)
     ledger.close()
