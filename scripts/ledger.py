@@ -202,7 +202,8 @@ class Ledger:
                 raise state_error(path, sqlite3.OperationalError(f"unable to open database file: {exc.strerror}")) from exc
             _private(Path(path))
             self.file_lock = FileLock(Path(f"{path}.lock"))
-        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT if busy_timeout is None else busy_timeout, isolation_level=None, check_same_thread=False)
+        timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
             self.db.row_factory = sqlite3.Row
             if self.path != ":memory:":

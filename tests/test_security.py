@@ -81,7 +81,7 @@ def test_an_encoded_word_in_a_name_never_becomes_a_header(tmp_path, smtp_server,
     to_them = [m for m in smtp_server.received if m.recipients == ["zhangwei@example.com"]]
     assert {m.message["X-Huifang-Kind"] for m in to_them} == {"reminder", "digest", "escalation"}
     for received in smtp_server.received:
-        head, body = received.raw.split(b"\r\n\r\n", 1)
+        body = received.raw.split(b"\r\n\r\n", 1)[1]
         names = header_names(received.raw)
         assert set(names) <= HEADERS and len(names) == len(set(names)), names
         assert b"forged_body" not in body.split(b"\r\n", 1)[0]
@@ -444,7 +444,7 @@ def test_a_password_pasted_as_the_variable_or_file_name_is_never_echoed(tmp_path
 
 def test_yaml_aliases_in_the_config_are_refused_at_once_with_the_line(tmp_path):
     levels = ["a0: &a0 [2026-10-10, 2026-10-11, 2026-10-12, 2026-10-13, 2026-10-14, 2026-10-15, 2026-10-16]"]
-    levels += [f"a{i}: &a{i} [{', '.join(['*a%d' % (i - 1)] * 9)}]" for i in range(1, 9)]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
     text = "x-anchors:\n" + "".join(f"  {line}\n" for line in levels) + "sources: []\ncalendar:\n  extra_holidays: *a8\n"
     path = tmp_path / "huifang.yaml"
     path.write_text(text, encoding="utf-8")
