@@ -51,6 +51,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .jobs import run_job  # noqa: PLC0415
+    from .render import one_line  # noqa: PLC0415
 
     config = resolve_config(args.config, [])
     result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run, month=args.month)
@@ -59,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if any(s.error for s in result.check.sources):
         for s in result.check.sources:
             if s.error:
-                print(f"  could not read {s.name}: {s.error}", file=sys.stderr)
+                print(f"  could not read {one_line(s.name, 80)}: {one_line(s.error, 300)}", file=sys.stderr)
         return 2
     return 1 if result.delivery.failed or result.delivery.deferred else 0
 

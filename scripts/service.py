@@ -46,6 +46,7 @@ class Service:
         self.started: dt.datetime | None = None
         self.waiting: set[str] = set()  # due jobs that found the lock taken: tried again next tick
         self.last_alert_try: dt.datetime | None = None
+        self.state_alerted = False  # the supervisors know the ledger is broken
 
     # -- decisions --------------------------------------------------------------------------------
 
@@ -99,19 +100,22 @@ class Service:
         self.last_tick = now
         try:
             self.check_silence(now)
+            self.state_alerted = False  # the ledger works again: a new breakage gets a new alert
         except StateError as exc:
             self.state_broken(now, exc)
 
     def state_broken(self, now: dt.datetime, exc: StateError) -> bool:
-        """The ledger cannot be used: log it and alert the supervisors (hourly at most, without the ledger)."""
+        """The ledger cannot be used: log it and alert the supervisors once (without the ledger; a failed
+        alert is tried again hourly)."""
         log.error("%s", exc)
-        if self.last_alert_try is not None and now - self.last_alert_try < ALERT_RETRY:
+        if self.state_alerted or (self.last_alert_try is not None and now - self.last_alert_try < ALERT_RETRY):
             return False
         self.last_alert_try = now
         since = self.started or now
         hours = working_hours_between(since, now, self.calendar, self.config.timezone)
         failure = {"job": "state", "at": now.astimezone(self.config.timezone).strftime("%Y-%m-%d %H:%M"), "detail": str(exc)}
-        return self._alert(now, since, hours, [failure], None, "ledger:" + now.isoformat(timespec="minutes"))
+        self.state_alerted = self._alert(now, since, hours, [failure], None, "ledger:" + now.isoformat(timespec="minutes"))
+        return self.state_alerted
 
     def run(self, job: str, now: dt.datetime) -> None:
         self.waiting.discard(job)

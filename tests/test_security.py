@@ -218,6 +218,18 @@ def test_a_run_killed_mid_send_does_not_lock_out_the_next_one(tmp_path, smtp_ser
     assert set(recipients(smtp_server)) == REMINDED and len(smtp_server.received) == 6
 
 
+def test_the_lock_holds_however_long_the_run_lasts(tmp_path):
+    first = Ledger(tmp_path / "state.sqlite3")
+    first.acquire("first", MORNING)
+    second = Ledger(tmp_path / "state.sqlite3")
+    with pytest.raises(LockedError, match="first"):
+        second.acquire("second", MORNING + dt.timedelta(hours=5))  # far past the old one-hour expiry
+    first.release("first")
+    second.acquire("second", MORNING)  # released: taken at once
+    second.close()
+    first.close()
+
+
 # -- 7. circuit breaker and deadline ---------------------------------------------------------------------
 
 def test_a_server_answering_421_defers_the_rest_of_the_run_after_one_message(tmp_path, smtp_server):
@@ -361,10 +373,12 @@ def test_serve_keeps_ticking_and_alerts_when_the_ledger_is_damaged(tmp_path, smt
     svc.tick()  # start: no exception, the service lives
     clock.now = MORNING + dt.timedelta(minutes=31)
     svc.tick()
+    clock.now = MORNING + dt.timedelta(hours=3)
+    svc.tick()
     assert "damaged" in caplog.text
     alerts = [m for m in smtp_server.received if m.message["X-Huifang-Kind"] == "alert"]
     assert alerts and "damaged" in alerts[0].message.get_body(("plain",)).get_content()
-    assert len(alerts) == len({r for m in alerts for r in m.recipients})  # once per person, not per tick
+    assert len(alerts) == len({r for m in alerts for r in m.recipients})  # once per person, not per tick or hour
 
 
 # -- 11, 12. files: no symlinks followed, owner-only modes ---------------------------------------------
@@ -525,3 +539,32 @@ def test_a_digest_never_shows_a_phone_typed_into_a_name(tmp_path, smtp_server):
                 body = mail.get_body((part,)).get_content()
                 assert "13912340001" not in body and "13912340003" not in body and "13811112222" not in body
     assert kinds == {"digest", "escalation"}
+
+
+@pytest.mark.parametrize("raw", [
+    b'To: "x\r\nBcc: attacker@example.com" <a@example.com>\r\nSubject: x\r\nBcc: attacker@example.com\r\n\r\nhi\r\n',
+    b"To: =?utf-8?q?x=0D=0ABcc:_attacker@example.com?= <a@example.com>\r\nSubject: =?utf-8?q?x=0D=0A?=\r\n\r\nhi\r\n",
+    b'To: "=?utf-8?q?x=0D=0AReply-To:_a@evil.com?=" <a@example.com>\r\nSubject: s\r\n\r\nhi\r\n',
+    b"To: a@example.com, \r\n =?unknown-8bit?q?=FF?= <\r\nSubject: s\r\n\r\nhi\r\n",
+    b"To: <a@[\r\nSubject: s\r\nMessage-ID: \r\n\r\nhi\r\n",
+])
+def test_the_outbox_index_survives_any_eml_in_its_folder(tmp_path, raw):
+    from scripts.mailer import OutboxSender
+
+    outbox = OutboxSender(tmp_path)
+    outbox.send(raw, "noreply@example.com", ["a@example.com"])
+    (tmp_path / "planted.eml").write_bytes(raw)
+    index = outbox.write_index().read_text(encoding="utf-8")
+    assert index.count("<tr>") == 3 and "planted.eml" in index
+
+
+def test_run_prints_an_unreadable_source_on_one_clean_line(tmp_path, capsys):
+    evil = "客服\x1b]0;owned\x07\r\nforged.xlsx"
+    (tmp_path / "huifang.yaml").write_text(
+        f"sources:\n  - name: \"{evil.encode('unicode_escape').decode()}\"\n    path: missing.xlsx\n"
+        "state: state.sqlite3\nmail: {outbox: outbox}\n", encoding="utf-8")
+    code = main(["run", "reminders", "--config", str(tmp_path / "huifang.yaml"), "--now", "2026-11-27T09:00"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("could not read") == 1
+    line = next(x for x in err.splitlines() if "could not read" in x)
+    assert "forged.xlsx" in line and not any(ch in line for ch in "\x1b\x07\r")
