@@ -137,6 +137,10 @@ class SmtpSender:
             except UnknownOutcome:
                 self._drop()
                 raise
+            except smtplib.SMTPAuthenticationError as exc:  # the same password fails again: no retry, defer the run
+                self._drop()
+                raise ServerDownError(f"the mail server refused the login ({exc.smtp_code}): check mail.smtp.username "
+                                      "and the password") from exc
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [code for code, _ in exc.recipients.values()]
                 reason = "; ".join(f"{r}: {c} {m.decode(errors='replace') if isinstance(m, bytes) else m}"

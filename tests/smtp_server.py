@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from email import policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -70,10 +71,18 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
+        """With ``password``, the server takes AUTH (user "bot") and refuses mail without it."""
         self.handler = Handler()
         self.port = free_port()  # aiosmtpd's Controller cannot start on port 0
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        auth = {}
+        if password is not None:
+            def check(server, session, envelope, mechanism, auth_data):
+                ok = auth_data.login == b"bot" and auth_data.password == password.encode()
+                return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
+
+            auth = {"authenticator": check, "auth_require_tls": False, "auth_required": True}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **auth)
 
     def __enter__(self) -> "SmtpServer":
         self.controller.start()

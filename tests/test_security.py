@@ -568,3 +568,21 @@ def test_run_prints_an_unreadable_source_on_one_clean_line(tmp_path, capsys):
     assert code == 2 and err.count("could not read") == 1
     line = next(x for x in err.splitlines() if "could not read" in x)
     assert "forged.xlsx" in line and not any(ch in line for ch in "\x1b\x07\r")
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_refused_login_defers_the_run_instead_of_failing_every_message(tmp_path, monkeypatch):
+    from scripts.config import SmtpConfig
+    from scripts.mailer import SmtpSender
+    from tests.smtp_server import SmtpServer
+
+    with SmtpServer(password="right") as server:
+        settings = SmtpConfig("127.0.0.1", server.port, "none", username="bot", timeout=5)
+        config = demo_config(tmp_path, server.port)
+        wrong = SmtpSender(settings, "wrong", sleep=lambda s: None)
+        result = run_job("reminders", config, MORNING, sender=wrong)
+        assert result.delivery.failed == [] and len(result.delivery.deferred) == 5
+        assert server.handler.connections == 1  # one login tried, not one per message and retry
+        assert "refused the login" in result.delivery.deferred[0][1] and "wrong" not in str(result.delivery)
+        run_job("reminders", config, MORNING + dt.timedelta(minutes=30), sender=SmtpSender(settings, "right"))
+        assert set(recipients(server)) == REMINDED and len(server.received) == 5
