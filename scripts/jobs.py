@@ -159,25 +159,30 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
             attempt(entry.raw, entry.key, recipient)
             report.resent += 1
     for message in messages:
+        refusal = None
+        try:
+            recipient = renderer.recipient(message).addr_spec  # the one checked value: To header and RCPT TO
+            if allowed and domain_of(recipient) not in allowed:
+                refusal = REFUSED_DOMAIN
+        except ValueError as exc:  # an address no mail server takes
+            recipient, refusal = one_line(message.recipient.email, 80), str(exc)
         if ledger is not None:
             known = ledger.get(message.key)
-            if known is not None or (message.once_per_period and
-                                     ledger.slot_taken(message.kind, message.recipient.email, message.period)):
+            if known is not None or (message.once_per_period and ledger.slot_taken(message.kind, recipient, message.period)):
                 report.skipped += 1
                 continue
-        try:
-            recipient = renderer.recipient(message).addr_spec
-            if allowed and domain_of(recipient) not in allowed:
-                raise ValueError(REFUSED_DOMAIN)
-            mail = renderer.email(message, now)
-            raw = check_headers(mail.as_bytes(policy=policy.SMTP))
-        except ValueError as exc:  # an address no mail server takes, or one we must not send to
-            shown = one_line(message.recipient.email, 80)
-            log.error("not sent to %s: %s", shown, exc)
-            report.failed.append((shown, str(exc)))
+        if refusal is None:
+            try:
+                mail = renderer.email(message, now)
+                raw = check_headers(mail.as_bytes(policy=policy.SMTP))
+            except ValueError as exc:
+                refusal = str(exc)
+        if refusal is not None:  # report it, send the others
+            log.error("not sent to %s: %s", recipient, refusal)
+            report.failed.append((recipient, refusal))
             if ledger is not None:
-                ledger.record_refused(key=message.key, kind=message.kind, recipient=shown, period=message.period,
-                                      reason=str(exc), now=now)
+                ledger.record_refused(key=message.key, kind=message.kind, recipient=recipient, period=message.period,
+                                      reason=refusal, now=now)
             continue
         if ledger is not None:
             ledger.record_pending(key=message.key, kind=message.kind, recipient=recipient, period=message.period,
