@@ -102,10 +102,14 @@ class SmtpSender:
             conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        try:
             if s.security == "starttls":
                 conn.starttls(context=context)
-        if s.username:
-            conn.login(s.username, self.password or "")
+            if s.username:
+                conn.login(s.username, self.password or "")
+        except BaseException:
+            conn.close()
+            raise
         self.conn = conn
         self.connections += 1
         return conn
