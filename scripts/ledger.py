@@ -374,7 +374,13 @@ class Ledger:
         On a file the OS lock decides (a killed run's lock is gone with it); the ``locks`` row only
         says who holds it. In memory the row decides, and one older than ``ttl`` is taken over.
         """
-        if self.file_lock is not None and not self.file_lock.acquire(owner):
+        try:
+            got = self.file_lock is None or self.file_lock.acquire(owner)
+        except OSError as exc:  # the lock file cannot be created beside the ledger
+            problem = sqlite3.OperationalError(f"unable to open {self.file_lock.path}: {exc.strerror}")
+            raise state_error(self.path, problem) from exc
+        if not got:
+            assert self.file_lock is not None
             raise LockedError(f"another Huifang run ({self.file_lock.holder()}) is working now; try again later")
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")

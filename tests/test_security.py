@@ -586,3 +586,11 @@ def test_a_refused_login_defers_the_run_instead_of_failing_every_message(tmp_pat
         assert "refused the login" in result.delivery.deferred[0][1] and "wrong" not in str(result.delivery)
         run_job("reminders", config, MORNING + dt.timedelta(minutes=30), sender=SmtpSender(settings, "right"))
         assert set(recipients(server)) == REMINDED and len(server.received) == 5
+
+
+def test_a_lock_file_that_cannot_be_created_is_a_state_error(tmp_path):
+    ledger = Ledger(tmp_path / "state.sqlite3")
+    (tmp_path / "state.sqlite3.lock").mkdir()  # a folder where the lock file should be
+    with pytest.raises(StateError, match="state.sqlite3.lock"):
+        ledger.acquire("me", MORNING)
+    ledger.close()
