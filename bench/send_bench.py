@@ -1,9 +1,14 @@
 """Render and send 500 reminders through one SMTP connection, beside plain smtplib in the same run.
 
-    pip install -r requirements-dev.txt && python bench/send_bench.py [--count 500]
+    pip install -r requirements-dev.txt && python bench/send_bench.py [--count 500] [--down]
 
 The server is aiosmtpd on loopback. Baseline: the same number of already-built messages of the same
 size sent with smtplib over one connection (what the network and server cost anyway).
+
+``--down`` adds what a run costs when the server is down (connection refused, 421 on every message,
+a server that accepts the connection and never answers): the whole run, with the circuit breaker
+(one message spends its retries, the rest is deferred at once), beside one message's retries times
+the count, which is what the run cost before the breaker.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import smtplib
+import socket
 import sys
 import time
 from email import policy
@@ -49,9 +55,27 @@ def reminders(count: int) -> list[Message]:
     return out
 
 
+def down_run(renderer: Renderer, messages: list[Message], settings: SmtpConfig, label: str) -> None:
+    """One whole run against a server that is down, and one message's retries (the old cost per message)."""
+    sender = SmtpSender(settings)
+    t = time.perf_counter()
+    report = deliver(messages, renderer, Ledger(":memory:"), sender, NOW)
+    sender.close()
+    run_s = time.perf_counter() - t
+    one = SmtpSender(settings)
+    t = time.perf_counter()
+    deliver(messages[:1], renderer, Ledger(":memory:"), one, NOW)
+    one.close()
+    one_s = time.perf_counter() - t
+    assert len(report.deferred) == len(messages) and not report.sent
+    print(f"{label:<40}{run_s:>8.2f} s  (all {len(report.deferred)} deferred; without the breaker: "
+          f"{one_s:.1f} s x {len(messages)} = {one_s * len(messages) / 3600:.1f} h)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--down", action="store_true", help="also measure runs against a server that is down")
     args = parser.parse_args()
     renderer = Renderer(load_config(DEMO_CONFIG))
     messages = reminders(args.count)
@@ -84,6 +108,20 @@ def main() -> int:
     print(f"{'render only (subject+text+html, inline)':<40}{render_s:>8.2f} s")
     print(f"{'render + ledger + send (huifang)':<40}{full_s:>8.2f} s  ({full_s / baseline_s:.1f}x baseline, "
           f"{full_s / args.count * 1000:.1f} ms per message)")
+    if args.down:
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connection refused
+        down_run(renderer, messages, SmtpConfig("127.0.0.1", closed.getsockname()[1], "none"), "server down (connection refused)")
+        with SmtpServer() as server:
+            server.handler.faults[:] = ["421"] * 100
+            down_run(renderer, messages, SmtpConfig("127.0.0.1", server.port, "none"), "server answers 421 to every message")
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(100)  # accepts the connection, never says a word
+        down_run(renderer, messages, SmtpConfig("127.0.0.1", silent.getsockname()[1], "none", timeout=5),
+                 "silent server (timeout: 5)")
+        closed.close()
+        silent.close()
     return 0
 
 

@@ -75,6 +75,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .jobs import run_job  # noqa: PLC0415
+    from .render import one_line  # noqa: PLC0415
 
     config = resolve_config(args.config, [])
     result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run, month=args.month)
@@ -83,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if any(s.error for s in result.check.sources):
         for s in result.check.sources:
             if s.error:
-                print(f"  could not read {s.name}: {s.error}", file=sys.stderr)
+                print(f"  could not read {one_line(s.name, 80)}: {one_line(s.error, 300)}", file=sys.stderr)
         return 2
     return 1 if result.delivery.failed or result.delivery.deferred else 0
 
@@ -101,13 +102,20 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not config.state.exists():
         print("nothing sent yet")
         return 0
+    from .render import one_line  # noqa: PLC0415
+
+    def shown(value: object, limit: int) -> str:  # no escape sequence or line break from a cell reaches the terminal
+        return one_line(str(value or ""), limit)
+
     ledger = Ledger(config.state)
     try:
         for e in ledger.history(since):
-            error = f"  ({e.error})" if e.error else ""
-            print(f"{e.updated_at[:16].replace('T', ' ')}  {e.status:<8} {e.kind:<10} {e.recipient:<28} {e.subject}{error}")
+            error = f"  ({shown(e.error, 200)})" if e.error else ""
+            print(f"{shown(e.updated_at[:16].replace('T', ' '), 16)}  {shown(e.status, 8):<8} {shown(e.kind, 10):<10} "
+                  f"{shown(e.recipient, 60):<28} {shown(e.subject, 120)}{error}")
         for r in ledger.runs(since):
-            print(f"{r.started_at[:16].replace('T', ' ')}  run {r.job:<12} {r.outcome or 'running':<8} {r.detail or ''}")
+            print(f"{shown(r.started_at[:16].replace('T', ' '), 16)}  run {shown(r.job, 20):<12} "
+                  f"{shown(r.outcome or 'running', 10):<8} {shown(r.detail, 300)}")
     finally:
         ledger.close()
     return 0

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .errors import ConfigError
-from .schema import load_yaml, validate_document
+from .schema import validate_document
 from .validation import DEFAULT_QUIET_HOURS, QuietWindow
 
 _WINDOW = r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*[-–~]\s*([01]?\d|2[0-3]):[0-5]\d\s*$"
@@ -55,6 +55,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "properties": {
                 "from": {"type": "string"},
                 "outbox": {"type": "string"},
+                "allowed_domains": {"type": "array", "items": {"type": "string", "pattern": r"^@?[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"}},
                 "smtp": {
                     "type": "object",
                     "properties": {
@@ -67,7 +68,6 @@ CONFIG_SCHEMA: dict[str, Any] = {
                         "timeout": {"type": "number", "exclusiveMinimum": 0},
                     },
                     "required": ["host"],
-                    "not": {"required": ["password"]},
                     "additionalProperties": False,
                 },
             },
@@ -198,6 +198,7 @@ class Config:
     escalate_to: str | None = None  # the role that gets second-level escalations
     log_file: Path | None = None
     log_level: str | None = None
+    allowed_domains: tuple[str, ...] = ()  # when set, mail only goes to these domains (lower case)
 
 
 def _window(text: str) -> QuietWindow:
@@ -211,6 +212,8 @@ def _dates(values: Any, where: str) -> frozenset[dt.date]:
         if isinstance(value, dt.date):
             out.add(value)
             continue
+        if not isinstance(value, str):  # checked before converting: a nested list is never turned into text
+            raise ConfigError(f"{where}[{i}]: expected a date like 2026-10-10, found a {type(value).__name__}")
         try:
             out.add(dt.date.fromisoformat(str(value)))
         except ValueError:
@@ -225,11 +228,31 @@ def timezone(name: str, where: str = "timezone") -> ZoneInfo:
         raise ConfigError(f"{where}: unknown time zone {name!r} (use a name such as Asia/Shanghai)") from None
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _check_secrets(document: Any, where: str) -> None:
+    """Refuse a password in the config before the schema check, whose messages quote the values."""
+    mail = document.get("mail") if isinstance(document, dict) else None
+    smtp = mail.get("smtp") if isinstance(mail, dict) else None
+    if not isinstance(smtp, dict):
+        return
+    if "password" in smtp:
+        raise ConfigError(f"{where}: mail.smtp.password: never write the password in the configuration; put it in an "
+                          "environment variable named by mail.smtp.password_env, or a file named by mail.smtp.password_file")
+    env = smtp.get("password_env")
+    if env is not None and not (isinstance(env, str) and _ENV_NAME.fullmatch(env)):
+        # Quoting the value would print a password pasted here by mistake.
+        raise ConfigError(f"{where}: mail.smtp.password_env must name an environment variable (A-Z, 0-9, _), "
+                          "not hold the password itself")
+
+
 def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
     """Build a Config from a parsed YAML document; errors name the file and the key."""
     where = str(path) if path else "configuration"
     if document is None:
         document = {}
+    _check_secrets(document, where)
     validate_document(document, CONFIG_SCHEMA, where, ConfigError)
 
     def rel(value: str) -> Path:
@@ -305,7 +328,19 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         escalate_to=(document.get("escalation") or {}).get("escalate_to"),
         log_file=rel(log["file"]) if log.get("file") else None,
         log_level=log.get("level"),
+        allowed_domains=tuple(d.lower().lstrip("@") for d in mail.get("allowed_domains") or ()),
     )
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader without anchors and aliases: a few nested aliases expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed in the configuration; "
+                                              "write the values out", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def load_config(path: Path) -> Config:
@@ -316,7 +351,7 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
     try:
-        document = load_yaml(text)
+        document = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -13,9 +13,9 @@ from typing import Callable, Iterator, NamedTuple
 
 from .check import CheckResult, run_check
 from .config import Config
-from .errors import HuifangError
+from .errors import HuifangError, StateError
 from .i18n import translation
-from .jobs import calendar_of, smtp_password
+from .jobs import calendar_of, recipient_addresses, smtp_password
 from .ledger import Ledger
 from .mailer import DeliveryError, SmtpSender
 from .matching import looks_like_log
@@ -162,7 +162,7 @@ def schedule_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Ch
             moment=_("{date} ({weekday})").format(date=f"{moment:%Y-%m-%d %H:%M}", weekday=_(WEEKDAYS[moment.weekday()]))))
 
 
-def state_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Check]:
+def state_checks(config: Config, now: dt.datetime, result: CheckResult | None, _: Gettext) -> Iterator[Check]:
     state = Path(config.state)
     if not state.exists():
         folder = state.parent
@@ -176,11 +176,16 @@ def state_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Check
         return
     try:
         ledger = Ledger(state)
-    except (sqlite3.Error, OSError) as exc:
+    except (StateError, sqlite3.Error, OSError) as exc:
         yield Check(False, _("state: {path} cannot be opened ({error})").format(path=state, error=exc),
                     _("check the file's permissions, or move it aside so a new one is made"))
         return
     try:
+        known = ledger.known_recipients()
+        new = sorted(set(recipient_addresses(result)) - known) if known and result is not None else []
+        if new:
+            yield Check(True, _("new recipients since the last run (check they belong here): {addresses}").format(
+                addresses=", ".join(new)))
         runs = ledger.runs()
         ok = [r for r in runs if r.outcome == "ok"]
         if ok:
@@ -191,6 +196,9 @@ def state_checks(config: Config, now: dt.datetime, _: Gettext) -> Iterator[Check
         for r in [r for r in runs if r.outcome == "failed"][-3:]:
             yield Check(True, _("failed run: {job} at {moment} — {detail}").format(
                 job=r.job, moment=r.started_at[:16], detail=r.detail))
+    except StateError as exc:
+        yield Check(False, _("state: {path} cannot be opened ({error})").format(path=state, error=exc),
+                    _("check the file's permissions, or move it aside so a new one is made"))
     finally:
         ledger.close()
 
@@ -224,7 +232,7 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
         checks += [Check(True, _("calendar: {note}").format(note=note)) for note in result.notices]
     checks += mail_checks(config, smtp_factory, _)
     checks += schedule_checks(config, now, _)
-    checks += state_checks(config, now, _)
+    checks += state_checks(config, now, result, _)
 
     for check in checks:
         out(("" if check.ok else "✗ ") + check.text)

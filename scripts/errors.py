@@ -30,3 +30,7 @@ class LockedError(HuifangError):
     """Another run holds the lock; this one did nothing."""
 
     exit_code = 3
+
+
+class StateError(HuifangError):
+    """The ledger file (state.sqlite3) cannot be opened, read or written; the sentence says what to do."""

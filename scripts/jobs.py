@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from email import policy
-from email.utils import parseaddr
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Collection, Protocol, Sequence
 
 from .check import CheckResult, run_check
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, StateError
 from .ledger import Ledger
-from .mailer import DeliveryError, OutboxSender, PermanentError, SmtpSender
+from .mailer import DeliveryError, OutboxSender, PermanentError, SmtpSender, TransientError
 from .messages import Message, build_digests, build_escalations, build_reminders
-from .render import Renderer
+from .render import Renderer, check_headers, domain_of, one_line, valid_address
 from .workcal import WorkCalendar
 
 log = logging.getLogger("huifang.jobs")
 JOBS = ("reminders", "digest", "escalations", "monthly-report")
+REFUSED_DOMAIN = "refused: outside allowed domains (mail.allowed_domains)"
+RUN_DEADLINE = 20 * 60.0  # seconds one run may spend delivering; what is left is deferred to the next run
 
 
 class Sender(Protocol):
@@ -51,6 +54,16 @@ class JobResult:
     seconds: float = 0.0
 
 
+def recipient_addresses(result: CheckResult) -> list[str]:
+    """Every usable address a job of this run could write to (active staff with an email)."""
+    out = []
+    for member in result.staff.members:
+        if member.active and member.email:
+            with contextlib.suppress(ValueError):
+                out.append(valid_address(member.email).lower())
+    return out
+
+
 def smtp_password(config: Config) -> str | None:
     """The SMTP password, only from the environment or a file the config names."""
     smtp = config.smtp
@@ -60,12 +73,15 @@ def smtp_password(config: Config) -> str | None:
     if smtp.password_env:
         password = os.environ.get(smtp.password_env)
         if password is None:
-            raise ConfigError(f"mail.smtp.password_env: the environment variable {smtp.password_env} is not set")
+            # Only a conventional name (HUIFANG_SMTP_PASSWORD) is shown: anything else may be a pasted password.
+            name = smtp.password_env if re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+|[A-Z]{2,16}", smtp.password_env) else None
+            raise ConfigError(f"mail.smtp.password_env: the environment variable {name} is not set" if name else
+                              "mail.smtp.password_env: the environment variable it names is not set")
     elif smtp.password_file:
         try:
             password = smtp.password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"mail.smtp.password_file: cannot read {smtp.password_file} ({exc.strerror})") from None
+        except OSError as exc:  # the file name is not shown: it may be a password pasted in its place
+            raise ConfigError(f"mail.smtp.password_file: cannot read the file it names ({exc.strerror})") from None
     return password
 
 
@@ -93,45 +109,91 @@ def build_messages(job: str, result: CheckResult, config: Config, now: dt.dateti
                     for e in (ledger.failures_since(since) if ledger else [])]
         runs = [{"job": r.job, "started_at": r.started_at[:16].replace("T", " "), "detail": r.detail or ""}
                 for r in (ledger.runs(since) if ledger else []) if r.outcome == "failed"]
-        return build_digests(result, config, now, calendar, failures, runs)
+        return build_digests(result, config, now, calendar, failures, runs,
+                             new_recipients=ledger.new_recipients(since) if ledger else ())
     if job == "escalations":
         return build_escalations(result, config, now, calendar, ledger.items_done("escalation") if ledger else set())
     raise ConfigError(f"unknown job {job!r} (jobs: {', '.join(JOBS)})")
 
 
 def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | None, sender: Sender,
-            now: dt.datetime) -> Delivery:
-    """Send each message at most once: recorded as pending before sending, marked after."""
+            now: dt.datetime, *, allowed_domains: Collection[str] = (), deadline: float | None = None,
+            clock: Callable[[], float] = time.monotonic) -> Delivery:
+    """Send each message at most once: recorded as pending before sending, marked after.
+
+    A recipient whose address is unusable, or outside ``allowed_domains`` when that is set, is refused
+    and recorded as failed (so the digest reports it). Once one message exhausts its retries because
+    the server is down (connection errors, 421), or when ``clock()`` passes ``deadline``, the rest of
+    the run is recorded as deferred without trying: the next run sends it.
+    """
     report = Delivery()
-    envelope_from = parseaddr(str(renderer.sender))[1]
+    envelope_from = renderer.sender.addr_spec
+    allowed = {d.lower().lstrip("@") for d in allowed_domains}
+    halt: list[str] = []  # why the rest of the run is deferred, once it is
+
+    def stopped() -> str | None:
+        if not halt and deadline is not None and clock() > deadline:
+            halt.append("not tried: the run's time limit passed")
+        return halt[0] if halt else None
+
+    def attempt(raw: bytes, key: str, recipient: str) -> None:
+        why = stopped()
+        if why is not None:
+            report.deferred.append((recipient, why))
+            if ledger is not None:
+                ledger.mark(key, "deferred", now, why)
+            return
+        error = _send(raw, key, recipient, envelope_from, ledger, sender, now, report)
+        if isinstance(error, TransientError) and error.server_down:
+            log.warning("the mail server is down (%s): the rest of this run is deferred to the next run", error.reason)
+            halt.append(f"not tried: the mail server was unreachable ({error.reason})")
+
     if ledger is not None:
         for entry in ledger.unfinished():  # a run died after recording, or the server said "later"
-            _send(entry.raw, entry.key, entry.recipient, envelope_from, ledger, sender, now, report)
+            try:
+                recipient = valid_address(entry.recipient)
+            except ValueError as exc:
+                report.failed.append((entry.recipient, str(exc)))
+                ledger.mark(entry.key, "failed", now, str(exc))
+                continue
+            attempt(entry.raw, entry.key, recipient)
             report.resent += 1
     for message in messages:
-        recipient = message.recipient.email
+        refusal = None
+        try:
+            recipient = renderer.recipient(message).addr_spec  # the one checked value: To header and RCPT TO
+            if allowed and domain_of(recipient) not in allowed:
+                refusal = REFUSED_DOMAIN
+        except ValueError as exc:  # an address no mail server takes
+            recipient, refusal = one_line(message.recipient.email, 80), str(exc)
         if ledger is not None:
             known = ledger.get(message.key)
             if known is not None or (message.once_per_period and ledger.slot_taken(message.kind, recipient, message.period)):
                 report.skipped += 1
                 continue
-        try:
-            mail = renderer.email(message, now)
-        except ValueError as exc:  # an address no mail server takes: report it, send the others
-            log.error("not sent to %s: %s", recipient, exc)
-            report.failed.append((recipient, str(exc)))
+        if refusal is None:
+            try:
+                mail = renderer.email(message, now)
+                raw = check_headers(mail.as_bytes(policy=policy.SMTP))
+            except ValueError as exc:
+                refusal = str(exc)
+        if refusal is not None:  # report it, send the others
+            log.error("not sent to %s: %s", recipient, refusal)
+            report.failed.append((recipient, refusal))
+            if ledger is not None:
+                ledger.record_refused(key=message.key, kind=message.kind, recipient=recipient, period=message.period,
+                                      reason=refusal, now=now)
             continue
-        raw = mail.as_bytes(policy=policy.SMTP)
         if ledger is not None:
             ledger.record_pending(key=message.key, kind=message.kind, recipient=recipient, period=message.period,
                                   subject=str(mail["Subject"]), message_id=str(mail["Message-ID"]), raw=raw,
                                   items=message.items, now=now)
-        _send(raw, message.key, recipient, envelope_from, ledger, sender, now, report)
+        attempt(raw, message.key, recipient)
     return report
 
 
 def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledger | None, sender: Sender,
-          now: dt.datetime, report: Delivery) -> None:
+          now: dt.datetime, report: Delivery) -> DeliveryError | None:
     try:
         sender.send(raw, envelope_from, [recipient])
     except DeliveryError as exc:
@@ -141,40 +203,48 @@ def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledg
         (report.failed if status == "failed" else report.deferred).append((recipient, exc.reason))
         if ledger is not None:
             ledger.mark(key, status, now, exc.reason)
-        return
+        return exc
     report.sent.append(recipient)
     if ledger is not None:
         ledger.mark(key, "sent", now)
+    return None
 
 
 def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False, sender: Sender | None = None,
             ledger: Ledger | None = None, owner: str | None = None, month: str | None = None,
-            check: Callable[[Config, dt.datetime], CheckResult] = run_check) -> JobResult:
-    """Run one job at ``now``. With ``dry_run`` the messages only go to the outbox and nothing is recorded."""
+            check: Callable[[Config, dt.datetime], CheckResult] = run_check,
+            deadline_seconds: float = RUN_DEADLINE) -> JobResult:
+    """Run one job at ``now``. With ``dry_run`` the messages only go to the outbox and nothing is recorded.
+
+    Delivery stops after ``deadline_seconds`` (measured on the monotonic clock); the rest is deferred.
+    """
     job = job.replace("_", "-")
     started = time.perf_counter()
     renderer = Renderer(config)
     calendar = calendar_of(config)
     own_ledger = ledger is None and not dry_run
-    if own_ledger:
-        ledger = Ledger(config.state)
     owner = owner or f"{job}@{os.getpid()}"
     sender = sender or make_sender(config, dry_run)
+    limits = {"allowed_domains": config.allowed_domains, "deadline": time.monotonic() + deadline_seconds}
     try:
+        if own_ledger:
+            ledger = Ledger(config.state)
         if dry_run:
             result = check(config, now)
             messages = build_messages(job, result, config, now, None, calendar, month)
-            delivery = deliver(messages, renderer, None, sender, now)
+            delivery = deliver(messages, renderer, None, sender, now, **limits)
         else:
             assert ledger is not None
             with ledger.locked(owner, now):
                 run_id = ledger.start_run(job, now)
                 try:
                     result = check(config, now)
+                    ledger.note_recipients(recipient_addresses(result), now)
                     messages = build_messages(job, result, config, now, ledger, calendar, month)
-                    delivery = deliver(messages, renderer, ledger, sender, now)
+                    delivery = deliver(messages, renderer, ledger, sender, now, **limits)
                 except Exception as exc:
-                    ledger.end_run(run_id, now, "failed", f"{type(exc).__name__}: {exc}")
+                    with contextlib.suppress(StateError):  # a broken ledger: its own error is the one to show
+                        ledger.end_run(run_id, now, "failed", f"{type(exc).__name__}: {exc}")
                     raise
                 failed_sources = [s.name for s in result.sources if s.error]
                 # A refused address is reported in the digest; it does not make the service "silent".

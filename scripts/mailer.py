@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import os
 import random
 import re
+import secrets
 import smtplib
-import socket
 import ssl
 import time
 from email import message_from_bytes, policy
+from email.message import Message
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -34,9 +36,33 @@ class DeliveryError(Exception):
 class TransientError(DeliveryError):
     """Worth trying again later (4xx, connection lost)."""
 
+    #: The server itself is unreachable or shutting down (connection errors, 421): the rest of the run
+    #: would only wait for the same retries, so the caller defers it at once (a circuit breaker).
+    server_down = False
+
+
+class ServerDownError(TransientError):
+    """Retries exhausted on a connection-level error or a 421 reply."""
+
+    server_down = True
+
+
+class UnknownOutcome(TransientError):
+    """The whole message was handed over but no reply came (RFC 5321 §4.5.3.2): it may have been
+    delivered. Never retried within the run; the next run sends it once more with the same Message-ID."""
+
 
 class PermanentError(DeliveryError):
     """The server refused for good (5xx): report it, do not retry."""
+
+
+def _data_bytes(raw: bytes) -> bytes:
+    """The DATA payload as smtplib sends it: CRLF line ends, leading dots doubled, the final ``.``."""
+    data = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", raw)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
 
 
 class SmtpSender:
@@ -76,10 +102,14 @@ class SmtpSender:
             conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        try:
             if s.security == "starttls":
                 conn.starttls(context=context)
-        if s.username:
-            conn.login(s.username, self.password or "")
+            if s.username:
+                conn.login(s.username, self.password or "")
+        except BaseException:
+            conn.close()
+            raise
         self.conn = conn
         self.connections += 1
         return conn
@@ -100,31 +130,43 @@ class SmtpSender:
 
     def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> None:
         last: DeliveryError | None = None
+        down = False
         for attempt in range(self.retries + 1):
             if attempt:
                 delay = self.backoff * 2 ** (attempt - 1) * (0.5 + self.jitter())
                 log.warning("retrying in %.1fs after: %s", delay, last.reason if last else "")
                 self.sleep(delay)
             try:
-                refused = self._connect().sendmail(sender, list(recipients), raw)
+                refused = self._transaction(raw, sender, recipients)
+            except UnknownOutcome:
+                self._drop()
+                raise
+            except smtplib.SMTPAuthenticationError as exc:  # the same password fails again: no retry, defer the run
+                self._drop()
+                raise ServerDownError(f"the mail server refused the login ({exc.smtp_code}): check mail.smtp.username "
+                                      "and the password") from exc
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [code for code, _ in exc.recipients.values()]
                 reason = "; ".join(f"{r}: {c} {m.decode(errors='replace') if isinstance(m, bytes) else m}"
                                    for r, (c, m) in exc.recipients.items())
+                self._reset()
                 if all(400 <= c < 500 for c in codes):
-                    last = TransientError(reason, exc.recipients)
+                    last, down = TransientError(reason, exc.recipients), all(c == 421 for c in codes)
                     continue
                 raise PermanentError(reason, exc.recipients) from exc
             except smtplib.SMTPResponseException as exc:
                 reason = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
-                if 400 <= exc.smtp_code < 500:
-                    last = TransientError(reason)
-                    self._reset()
+                if exc.smtp_code == 421:  # the server is closing the connection
+                    last, down = TransientError(reason), True
+                    self._drop()
                     continue
                 self._reset()
+                if 400 <= exc.smtp_code < 500:
+                    last, down = TransientError(reason), False
+                    continue
                 raise PermanentError(reason) from exc
-            except (smtplib.SMTPServerDisconnected, smtplib.SMTPException, socket.timeout, OSError) as exc:
-                last = TransientError(f"connection problem: {exc}")
+            except (smtplib.SMTPException, OSError) as exc:  # refused, dropped, timed out
+                last, down = TransientError(f"connection problem: {exc or type(exc).__name__}"), True
                 self._drop()
                 continue
             if refused:
@@ -133,7 +175,35 @@ class SmtpSender:
                 raise PermanentError(f"refused recipients: {reason}", list(refused))
             return
         assert last is not None
-        raise last
+        raise (ServerDownError(last.reason, last.refused) if down else last)
+
+    def _transaction(self, raw: bytes, sender: str, recipients: Sequence[str]) -> dict:
+        """MAIL, RCPT, DATA as ``smtplib.sendmail`` does, except that a lost reply after the final ``.``
+        raises UnknownOutcome instead of looking like any other dropped connection."""
+        conn = self._connect()
+        conn.ehlo_or_helo_if_needed()
+        code, resp = conn.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, resp, sender)
+        refused = {}
+        for rcpt in recipients:
+            code, resp = conn.rcpt(rcpt)
+            if code not in (250, 251):
+                refused[rcpt] = (code, resp)
+        if len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, resp = conn.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, resp)
+        conn.send(_data_bytes(raw))
+        try:
+            code, resp = conn.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise UnknownOutcome(f"no reply after the message was handed over ({exc or type(exc).__name__}); "
+                                 "it may have arrived, so it is sent once more on the next run only") from exc
+        if code != 250:
+            raise smtplib.SMTPDataError(code, resp)
+        return refused
 
     def _reset(self) -> None:
         try:
@@ -144,6 +214,33 @@ class SmtpSender:
 
 
 _SAFE = re.compile(r"[^\w.@-]+")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``path`` (mode 0600) through a new temporary name, then rename it over.
+
+    The temporary file is created with O_EXCL (and O_NOFOLLOW where the system has it), so a symlink
+    planted in the folder is never followed; the rename replaces a link at ``path`` instead of writing
+    through it.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _header(mail: Message, name: str) -> str:
+    try:
+        return str(mail.get(name, ""))
+    except Exception:  # noqa: BLE001 - a damaged header in an .eml of the folder must not stop the index
+        return "(unreadable header)"
 
 
 class OutboxSender:
@@ -166,33 +263,33 @@ class OutboxSender:
     def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         mail = message_from_bytes(raw, policy=policy.default)
-        kind = mail.get("X-Huifang-Kind", "mail")
-        ident = _SAFE.sub("", str(mail["Message-ID"]).strip("<>").split("@")[0])[:12]
+        kind = _SAFE.sub("", _header(mail, "X-Huifang-Kind")) or "mail"
+        ident = _SAFE.sub("", _header(mail, "Message-ID").strip("<>").split("@")[0])[:12]
         stem = f"{kind}-{_SAFE.sub('_', recipients[0])}-{ident}"
         eml = self.folder / f"{stem}.eml"
-        tmp = eml.with_suffix(".eml.tmp")
-        tmp.write_bytes(raw)
-        tmp.replace(eml)
+        write_private(eml, raw)
         body = mail.get_body(("html",))
         if body is not None:
-            (self.folder / f"{stem}.html").write_text(body.get_content(), encoding="utf-8")
+            write_private(self.folder / f"{stem}.html", body.get_content().encode("utf-8"))
         self.written.append(eml)
 
     def write_index(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
         rows = []
         for eml in sorted(self.folder.glob("*.eml")):
+            if eml.is_symlink() or not eml.is_file():
+                continue
             mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
+            subject = html.escape(_header(mail, "Subject"))
             preview = eml.with_suffix(".html")
-            link = f'<a href="{html.escape(preview.name)}">{html.escape(str(mail["Subject"]))}</a>' if preview.exists() \
-                else html.escape(str(mail["Subject"]))
-            rows.append(f"<tr><td>{html.escape(mail.get('X-Huifang-Kind', ''))}</td><td>{html.escape(str(mail['To']))}</td>"
+            link = f'<a href="{html.escape(preview.name)}">{subject}</a>' if preview.exists() else subject
+            rows.append(f"<tr><td>{html.escape(_header(mail, 'X-Huifang-Kind'))}</td><td>{html.escape(_header(mail, 'To'))}</td>"
                         f"<td>{link}</td><td><a href=\"{html.escape(eml.name)}\">.eml</a></td></tr>")
         index = self.folder / "index.html"
-        index.write_text(
+        write_private(index, (
             "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>Huifang outbox</title>"
             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}</style>"
             "</head><body><h1>Huifang outbox</h1><table><tr><th>kind</th><th>to</th><th>subject</th><th>file</th></tr>"
-            + "".join(rows) + "</table></body></html>",
-            encoding="utf-8",
-        )
+            + "".join(rows) + "</table></body></html>"
+        ).encode("utf-8"))
         return index

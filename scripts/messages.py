@@ -16,6 +16,7 @@ from .check import CheckResult, StaffDirectory
 from .config import Config, StaffMember
 from .deadlines import due_later_today, due_on
 from .findings import Finding, mask_phone
+from .privacy import mask_phones_in_text
 from .textnorm import fold
 from .validation import format_windows
 from .workcal import WorkCalendar
@@ -75,14 +76,16 @@ def describe_due(f: Finding, now: dt.datetime) -> dict[str, Any]:
 
 
 def item_of(f: Finding, now: dt.datetime, *, full_phone: bool) -> dict[str, Any]:
-    """What a template needs of one finding. Phones are masked unless ``full_phone``."""
+    """What a template needs of one finding. Phones are masked unless ``full_phone``: the phone column
+    and any phone number typed into the customer's name or the finding's text."""
     phone = f.phone if full_phone else mask_phone(f.phone)
+    shown = (lambda text: text) if full_phone else mask_phones_in_text
     return {
         "rule": f.rule,
         "base_rule": f.rule.removesuffix("_overdue").removesuffix("_due_soon"),
         "severity": f.severity,
-        "message": f.message,
-        "customer": (f.customer or "").strip()[:40],
+        "message": shown(f.message),
+        "customer": shown((f.customer or "").strip())[:40],
         "phone": phone or "",
         "source": f.source,
         "location": f.location,
@@ -152,8 +155,14 @@ def _bars(counts: Mapping[str, int], people: Sequence[str]) -> list[dict[str, An
 
 
 def build_digests(result: CheckResult, config: Config, now: dt.datetime, calendar: WorkCalendar,
-                  failures: Iterable[Mapping[str, Any]] = (), run_failures: Iterable[Mapping[str, Any]] = ()) -> list[Message]:
-    """One end-of-day digest per supervisor, about their team; customers' phones masked."""
+                  failures: Iterable[Mapping[str, Any]] = (), run_failures: Iterable[Mapping[str, Any]] = (),
+                  new_recipients: Iterable[str] = ()) -> list[Message]:
+    """One end-of-day digest per supervisor, about their team; customers' phones masked.
+
+    ``new_recipients``: addresses that appeared in the staff list since the last digest, shown so that
+    an outside address added to the sheet does not go unnoticed.
+    """
+    new_recipients = list(new_recipients)
     today = now.date()
     failures = list(failures)
     run_failures = list(run_failures)
@@ -209,8 +218,9 @@ def build_digests(result: CheckResult, config: Config, now: dt.datetime, calenda
             "unreadable": unreadable,
             "failed_sends": failures,
             "failed_runs": run_failures,
+            "new_recipients": new_recipients,
         }
-        interesting = (mine or unknown or unreadable or failures or run_failures or context["visitors_today"]
+        interesting = (mine or unknown or unreadable or failures or run_failures or new_recipients or context["visitors_today"]
                        or context["complaints_today"] or context["callbacks_due"])
         if not interesting:
             continue

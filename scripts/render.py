@@ -23,7 +23,13 @@ from .errors import ConfigError
 from .messages import Message
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# C0 and C1 controls (ESC, CR, LF...), line/paragraph separators and the bidi overrides that reorder text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+_ENCODED_WORD = re.compile(r"=(?=\?)")
+_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+")
+# The only header lines an email of ours carries (checked on the bytes that go out).
+HEADERS = frozenset({"subject", "from", "to", "date", "message-id", "x-huifang-kind", "mime-version", "content-type",
+                     "content-transfer-encoding", "content-disposition"})
 _INLINER = css_inline.CSSInliner(keep_style_tags=False)
 
 
@@ -33,12 +39,51 @@ def one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def header_text(text: str, limit: int = 200) -> str:
+    """A display name or subject safe in a header on every Python: one line, and no RFC 2047 encoded word.
+
+    Python's email package decodes ``=?utf-8?q?...?=`` inside a display name, and before the fix for
+    CVE-2024-6923 (3.11.7, 3.12.1) wrote the decoded CR LF out raw: a forged Bcc or Reply-To. A value
+    from a sheet never means an encoded word, so ``=?`` becomes ``= ?``.
+    """
+    return _ENCODED_WORD.sub("= ", one_line(text, limit))
+
+
+def valid_address(email: str) -> str:
+    """The one check of an email address: the same cleaned value goes in the To header and RCPT TO.
+
+    Surrounding spaces are dropped; a control character anywhere (``zhangwei@example.com\\a``), a
+    non-ASCII address or anything that is not ``user@domain.tld`` raises ValueError.
+    """
+    addr = str(email).strip()
+    if len(addr) > 254 or not addr.isascii() or _CONTROL.search(addr) or not _ADDRESS.fullmatch(addr):
+        raise ValueError(f"not a usable email address: {one_line(addr, 80)!r}")
+    return addr
+
+
 def address(name: str, email: str) -> Address:
-    addr = one_line(email, 254)
-    if not addr.isascii() or not re.fullmatch(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+", addr):
-        raise ValueError(f"not a usable email address: {addr!r}")
-    user, domain = addr.rsplit("@", 1)
-    return Address(display_name=one_line(name, 80), username=user, domain=domain)
+    user, domain = valid_address(email).rsplit("@", 1)
+    return Address(display_name=header_text(name, 80), username=user, domain=domain)
+
+
+def domain_of(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower()
+
+
+def check_headers(raw: bytes) -> bytes:
+    """Raise ValueError unless every header line of ``raw`` is one of ours, each once, with no stray CR/LF."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    names: list[str] = []
+    for line in head.split(b"\r\n"):
+        if b"\r" in line or b"\n" in line:
+            raise ValueError("a header holds a bare CR or LF")
+        if line[:1] in (b" ", b"\t"):
+            continue  # a folded continuation line
+        name = line.split(b":", 1)[0].decode("ascii", "replace").lower()
+        if name not in HEADERS or name in names:
+            raise ValueError(f"unexpected header line {name!r}")
+        names.append(name)
+    return raw
 
 
 def _truncate(text: Any, limit: int = 60) -> str:
@@ -82,12 +127,16 @@ class Renderer:
         html = _INLINER.inline(self._render(self.html_env, message.kind, "html", context))
         return subject, text, html
 
+    def recipient(self, message: Message) -> Address:
+        """The recipient's address, checked once: its addr_spec is also the envelope recipient."""
+        return address(message.recipient.name, message.recipient.email)
+
     def email(self, message: Message, now: dt.datetime) -> EmailMessage:
         subject, text, html = self.parts(message)
         mail = EmailMessage()
-        mail["Subject"] = subject
+        mail["Subject"] = header_text(subject)
         mail["From"] = self.sender
-        mail["To"] = address(message.recipient.name, message.recipient.email)
+        mail["To"] = self.recipient(message)
         mail["Date"] = format_datetime(now)
         mail["Message-ID"] = f"<{message.key[:32]}@{self.sender.domain}>"
         mail["X-Huifang-Kind"] = message.kind

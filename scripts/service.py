@@ -16,7 +16,7 @@ from typing import Callable
 import schedule
 
 from .config import Config
-from .errors import HuifangError, LockedError
+from .errors import HuifangError, LockedError, StateError
 from .jobs import JOBS, calendar_of, deliver, make_sender, run_job
 from .ledger import Ledger
 from .messages import Message
@@ -46,6 +46,7 @@ class Service:
         self.started: dt.datetime | None = None
         self.waiting: set[str] = set()  # due jobs that found the lock taken: tried again next tick
         self.last_alert_try: dt.datetime | None = None
+        self.state_alerted = False  # the supervisors know the ledger is broken
 
     # -- decisions --------------------------------------------------------------------------------
 
@@ -77,7 +78,12 @@ class Service:
     def start(self) -> None:
         now = self.clock()
         self.started = now
-        for job in self.catch_up(now):
+        try:
+            missed = self.catch_up(now)
+        except StateError as exc:  # keep ticking: the jobs report it too, and an alert goes if mail works
+            self.state_broken(now, exc)
+            missed = []
+        for job in missed:
             log.info("catching up %s (its time today passed while the service was down)", job)
             self.run(job, now)
         self.last_tick = now
@@ -92,7 +98,24 @@ class Service:
                 break
             self.run(job, now)
         self.last_tick = now
-        self.check_silence(now)
+        try:
+            self.check_silence(now)
+            self.state_alerted = False  # the ledger works again: a new breakage gets a new alert
+        except StateError as exc:
+            self.state_broken(now, exc)
+
+    def state_broken(self, now: dt.datetime, exc: StateError) -> bool:
+        """The ledger cannot be used: log it and alert the supervisors once (without the ledger; a failed
+        alert is tried again hourly)."""
+        log.error("%s", exc)
+        if self.state_alerted or (self.last_alert_try is not None and now - self.last_alert_try < ALERT_RETRY):
+            return False
+        self.last_alert_try = now
+        since = self.started or now
+        hours = working_hours_between(since, now, self.calendar, self.config.timezone)
+        failure = {"job": "state", "at": now.astimezone(self.config.timezone).strftime("%Y-%m-%d %H:%M"), "detail": str(exc)}
+        self.state_alerted = self._alert(now, since, hours, [failure], None, "ledger:" + now.isoformat(timespec="minutes"))
+        return self.state_alerted
 
     def run(self, job: str, now: dt.datetime) -> None:
         self.waiting.discard(job)
@@ -125,30 +148,33 @@ class Service:
             if self.last_alert_try is not None and now - self.last_alert_try < ALERT_RETRY:
                 return False  # while mail is down, try again hourly rather than on every tick
             self.last_alert_try = now
-            from .check import run_check  # noqa: PLC0415  (only the staff directory is needed)
-
-            staff = run_check(self.config, now).staff
-            failures = [r for r in runs if r.outcome == "failed"][-3:]
-            messages = [
-                Message("alert", boss, period, {
-                    "name": boss.name, "since": since.astimezone(self.config.timezone).strftime("%Y-%m-%d %H:%M"),
-                    "hours": int(hours),
-                    "failures": [{"job": r.job, "at": r.started_at[:16].replace("T", " "), "detail": r.detail or ""}
-                                 for r in failures],
-                }, ("silence:" + since.isoformat(),))
-                for boss in staff.members
-                if boss.active and boss.email and staff.team_of(boss)
-            ]
-            sender = self.sender_factory()
-            try:
-                report = deliver(messages, Renderer(self.config), ledger, sender, now)
-            finally:
-                sender.close()
-            if report.sent:
-                log.warning("silence alert sent to %s: no successful run for %d working hours", ", ".join(report.sent), hours)
-            return bool(report.sent)
+            failures = [{"job": r.job, "at": r.started_at[:16].replace("T", " "), "detail": r.detail or ""}
+                        for r in runs if r.outcome == "failed"][-3:]
+            return self._alert(now, since, hours, failures, ledger, period)
         finally:
             ledger.close()
+
+    def _alert(self, now: dt.datetime, since: dt.datetime, hours: float, failures: list[dict[str, str]],
+               ledger: Ledger | None, period: str) -> bool:
+        from .check import run_check  # noqa: PLC0415  (only the staff directory is needed)
+
+        staff = run_check(self.config, now).staff
+        messages = [
+            Message("alert", boss, period, {
+                "name": boss.name, "since": since.astimezone(self.config.timezone).strftime("%Y-%m-%d %H:%M"),
+                "hours": int(hours), "failures": failures,
+            }, ("silence:" + since.isoformat(),))
+            for boss in staff.members
+            if boss.active and boss.email and staff.team_of(boss)
+        ]
+        sender = self.sender_factory()
+        try:
+            report = deliver(messages, Renderer(self.config), ledger, sender, now, allowed_domains=self.config.allowed_domains)
+        finally:
+            sender.close()
+        if report.sent:
+            log.warning("alert sent to %s: no successful run for %d working hours", ", ".join(report.sent), hours)
+        return bool(report.sent)
 
     def serve_forever(self) -> None:
         """Tick every ``tick_seconds`` until SIGTERM/SIGINT (the current job is finished first)."""

@@ -1,13 +1,16 @@
-"""A real SMTP server on loopback (aiosmtpd) that can be told to fail: 4xx, 5xx, or hang up after DATA."""
+"""A real SMTP server on loopback (aiosmtpd) that can be told to fail: 4xx, 5xx, hang up after DATA,
+or store the message and answer too late."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 from dataclasses import dataclass, field
 from email import policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -28,8 +31,11 @@ class Received:
 @dataclass
 class Handler:
     received: list[Received] = field(default_factory=list)
-    # One action per DATA command, in order: "451", "550", "drop" (store the message, then hang up).
+    # One action per DATA command, in order: "451", "421", "550", "drop" (store the message, then hang
+    # up), "late" (store the message, answer after ``late_seconds``).
     faults: list[str] = field(default_factory=list)
+    late_seconds: float = 3.0
+    data_commands: int = 0
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> reply, e.g. "550 no such user"
     connections: int = 0
 
@@ -45,6 +51,7 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
         action = self.faults.pop(0) if self.faults else None
         if action and action[0] in "45":
             return f"{action} simulated failure"
@@ -52,6 +59,8 @@ class Handler:
         if action == "drop":
             server.transport.close()
             return "250 OK"  # never reaches the client
+        if action == "late":
+            await asyncio.sleep(self.late_seconds)
         return "250 OK"
 
 
@@ -62,10 +71,18 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
+        """With ``password``, the server takes AUTH (user "bot") and refuses mail without it."""
         self.handler = Handler()
         self.port = free_port()  # aiosmtpd's Controller cannot start on port 0
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        auth = {}
+        if password is not None:
+            def check(server, session, envelope, mechanism, auth_data):
+                ok = auth_data.login == b"bot" and auth_data.password == password.encode()
+                return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
+
+            auth = {"authenticator": check, "auth_require_tls": False, "auth_required": True}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **auth)
 
     def __enter__(self) -> "SmtpServer":
         self.controller.start()
