@@ -168,12 +168,12 @@ def test_doctor_lists_recipients_new_since_the_last_run(tmp_path, smtp_server):
     config = demo_config(tmp_path, smtp_server.port, staff=staff_named("张伟"))
     run_job("reminders", config, MORNING, sender=smtp(smtp_server))
     lines = []
-    doctor(config, MORNING, out=lines.append)
+    doctor(config, MORNING, out=lines.append, language="en")
     assert not any("new recipients" in line for line in lines)
     grown = demo_config(tmp_path, smtp_server.port,
                         staff=[*staff_named("张伟"), {"name": "外人", "email": "x@elsewhere.example.org", "supervisor": "李娜"}])
     lines = []
-    doctor(grown, MORNING, out=lines.append)
+    doctor(grown, MORNING, out=lines.append, language="en")
     assert "new recipients since the last run (check they belong here): x@elsewhere.example.org" in lines
 
 
@@ -351,8 +351,8 @@ def test_doctor_lists_a_damaged_ledger(tmp_path):
     config = demo_config(tmp_path)
     not_a_database(tmp_path / "state.sqlite3")
     lines = []
-    assert doctor(config, MORNING, out=lines.append) == 1
-    assert any(line.startswith("state: CANNOT USE") and "damaged" in line for line in lines)
+    assert doctor(config, MORNING, out=lines.append, language="en") == 1
+    assert any(line.startswith("✗ state:") and "cannot be opened" in line and "damaged" in line for line in lines)
 
 
 class Clock:
