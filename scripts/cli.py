@@ -78,13 +78,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .render import one_line  # noqa: PLC0415
 
     config = resolve_config(args.config, [])
+    from .i18n import translation  # noqa: PLC0415
+    from .output import translate_error  # noqa: PLC0415
+
+    t = translation(config.language, "cli")
+    _ = t.gettext
     result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run, month=args.month)
-    where = f" (outbox: {config.outbox / 'index.html'})" if args.dry_run or not config.smtp else ""
-    print(f"{args.job}: {len(result.messages)} messages; {result.delivery.summary()}{where}")
+    where = _(" (outbox: {path})").format(path=config.outbox / "index.html") if result.delivery.outbox else ""
+    print(t.ngettext("{job}: {n} message; {summary}{where}", "{job}: {n} messages; {summary}{where}",
+                     len(result.messages)).format(job=args.job, n=len(result.messages),
+                                                  summary=result.delivery.summary(_), where=where))
     if any(s.error for s in result.check.sources):
         for s in result.check.sources:
             if s.error:
-                print(f"  could not read {one_line(s.name, 80)}: {one_line(s.error, 300)}", file=sys.stderr)
+                print(_("  could not read {name}: {error}").format(
+                    name=one_line(s.name, 80), error=one_line(translate_error(s.error, t), 300)), file=sys.stderr)
         return 2
     return 1 if result.delivery.failed or result.delivery.deferred else 0
 
@@ -111,7 +119,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         for e in ledger.history(since):
             error = f"  ({shown(e.error, 200)})" if e.error else ""
-            print(f"{shown(e.updated_at[:16].replace('T', ' '), 16)}  {shown(e.status, 8):<8} {shown(e.kind, 10):<10} "
+            print(f"{shown(e.updated_at[:16].replace('T', ' '), 16)}  {shown(e.shown_status, 8):<8} {shown(e.kind, 10):<10} "
                   f"{shown(e.recipient, 60):<28} {shown(e.subject, 120)}{error}")
         for r in ledger.runs(since):
             print(f"{shown(r.started_at[:16].replace('T', ' '), 16)}  run {shown(r.job, 20):<12} "

@@ -40,9 +40,14 @@ class Delivery:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (recipient, reason)
     deferred: list[tuple[str, str]] = field(default_factory=list)
 
-    def summary(self) -> str:
-        return (f"sent {len(self.sent)}, skipped {self.skipped} already sent, resent {self.resent}, "
-                f"deferred {len(self.deferred)}, failed {len(self.failed)}")
+    outbox: bool = False  # written to the outbox folder, not sent
+
+    def summary(self, gettext: Callable[[str], str] = lambda s: s) -> str:
+        _ = gettext
+        first = _("written to the outbox {n}") if self.outbox else _("sent {n}")
+        return _("{first}, skipped {skipped} already sent, resent {resent}, deferred {deferred}, failed {failed}").format(
+            first=first.format(n=len(self.sent)), skipped=self.skipped, resent=self.resent,
+            deferred=len(self.deferred), failed=len(self.failed))
 
 
 @dataclass
@@ -126,7 +131,7 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
     the server is down (connection errors, 421), or when ``clock()`` passes ``deadline``, the rest of
     the run is recorded as deferred without trying: the next run sends it.
     """
-    report = Delivery()
+    report = Delivery(outbox=getattr(sender, "writes_to_outbox", False))
     envelope_from = renderer.sender.addr_spec
     allowed = {d.lower().lstrip("@") for d in allowed_domains}
     halt: list[str] = []  # why the rest of the run is deferred, once it is
@@ -206,7 +211,7 @@ def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledg
         return exc
     report.sent.append(recipient)
     if ledger is not None:
-        ledger.mark(key, "sent", now)
+        ledger.mark(key, "sent", now, via="outbox" if getattr(sender, "writes_to_outbox", False) else None)
     return None
 
 

@@ -177,6 +177,12 @@ class Entry:
     error: str | None
     created_at: str
     updated_at: str
+    via: str | None = None  # "outbox" when the message was only written to the outbox folder
+
+    @property
+    def shown_status(self) -> str:
+        """What `history` calls it: a message written to the outbox was not sent to anyone."""
+        return "outbox" if self.status == "sent" and self.via == "outbox" else self.status
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,9 @@ class Ledger:
                 self._wal()
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}
+            if "via" not in columns:  # ledgers made before the outbox was told apart from sending
+                self.db.execute("ALTER TABLE messages ADD COLUMN via TEXT")
         except sqlite3.Error as exc:
             self.db.close()
             raise state_error(path, exc) from exc
@@ -280,10 +289,10 @@ class Ledger:
                                 [(key, item) for item in items])
 
     @_guarded
-    def mark(self, key: str, status: str, now: dt.datetime, error: str | None = None) -> None:
+    def mark(self, key: str, status: str, now: dt.datetime, error: str | None = None, via: str | None = None) -> None:
         self.db.execute(
-            "UPDATE messages SET status = ?, error = ?, attempts = attempts + 1, updated_at = ? WHERE key = ?",
-            (status, error, now.isoformat(), key),
+            "UPDATE messages SET status = ?, error = ?, via = ?, attempts = attempts + 1, updated_at = ? WHERE key = ?",
+            (status, error, via, now.isoformat(), key),
         )
 
     @_guarded

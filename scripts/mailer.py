@@ -246,6 +246,8 @@ def _header(mail: Message, name: str) -> str:
 class OutboxSender:
     """Writes each message as an .eml file plus an .html preview, and an index.html listing them all."""
 
+    writes_to_outbox = True  # nothing reaches anyone: the ledger and the CLI say "outbox", not "sent"
+
     def __init__(self, folder: Path):
         self.folder = folder
         self.written: list[Path] = []

@@ -154,3 +154,41 @@ def test_check_names_the_closest_headers_and_the_nearest_table_without_verbose(t
     en = run("check", str(path), "--now", "2026-11-27T09:00", "--language", "en", cwd=tmp_path).stdout
     assert "the required column 信息来源 is missing; closest headers: 来源说明, " in en
     assert "[回访] not recognised as a log: closest is callback_log, missing result, staff" in en
+
+
+def _demo_copy(tmp_path, language="zh-CN"):
+    """The demo configuration in a private folder, emails to the outbox (no SMTP), in ``language``."""
+    import shutil
+
+    for name in ("展厅.xlsx", "客服.xlsx"):
+        shutil.copy(ROOT / "demo" / name, tmp_path / name)
+    (tmp_path / "huifang.yaml").write_text(
+        f"language: {language}\n"
+        "sources:\n  - {name: 展厅, path: 展厅.xlsx, tables: {来店登记: visitor_log, 员工名单: staff}}\n"
+        "  - {name: 客服, path: 客服.xlsx, tables: {投诉登记: complaint_log}}\n"
+        "mail: {outbox: outbox}\nstate: state.sqlite3\n", encoding="utf-8")
+    return tmp_path / "huifang.yaml"
+
+
+@pytest.mark.parametrize("language, written, not_said", [
+    ("en", "written to the outbox 5", "sent 5"),
+    ("zh-CN", "已写入发件箱 5 封（未发送）", "已发送 5"),
+])
+def test_a_dry_run_says_written_to_the_outbox_not_sent(tmp_path, language, written, not_said):
+    config = _demo_copy(tmp_path, language)
+    proc = run("run", "reminders", "--dry-run", "--config", str(config), "--now", "2026-11-27T09:00", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert written in proc.stdout and not_said not in proc.stdout
+    assert (tmp_path / "outbox" / "index.html").exists()
+
+
+def test_history_tells_outbox_from_sent(tmp_path):
+    """Without SMTP the emails only land in the outbox folder: history must not call them sent."""
+    config = _demo_copy(tmp_path, "en")
+    proc = run("run", "reminders", "--config", str(config), "--now", "2026-11-27T09:00", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "written to the outbox 5" in proc.stdout
+    history = run("history", "--config", str(config), cwd=tmp_path)
+    lines = [line for line in history.stdout.splitlines() if " reminder " in line]
+    assert len(lines) == 5
+    assert all("  outbox " in line for line in lines) and not any("  sent " in line for line in lines)

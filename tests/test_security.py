@@ -561,7 +561,7 @@ def test_the_outbox_index_survives_any_eml_in_its_folder(tmp_path, raw):
 def test_run_prints_an_unreadable_source_on_one_clean_line(tmp_path, capsys):
     evil = "客服\x1b]0;owned\x07\r\nforged.xlsx"
     (tmp_path / "huifang.yaml").write_text(
-        f"sources:\n  - name: \"{evil.encode('unicode_escape').decode()}\"\n    path: missing.xlsx\n"
+        f"language: en\nsources:\n  - name: \"{evil.encode('unicode_escape').decode()}\"\n    path: missing.xlsx\n"
         "state: state.sqlite3\nmail: {outbox: outbox}\n", encoding="utf-8")
     code = main(["run", "reminders", "--config", str(tmp_path / "huifang.yaml"), "--now", "2026-11-27T09:00"])
     err = capsys.readouterr().err
