@@ -100,25 +100,58 @@ def _active(member: StaffMember) -> bool:
     return member.active and bool(member.email)
 
 
+def supervisors(directory: StaffDirectory) -> list[StaffMember]:
+    """Everyone who is someone's supervisor in the staff list."""
+    return [m for m in directory.members if directory.team_of(m)]
+
+
+def unassigned_readers(result: CheckResult, config: Config) -> dict[str, list[StaffMember]]:
+    """Per source, who gets the findings whose row names nobody: the source's `owner`, else the supervisors."""
+    everyone_above = supervisors(result.staff)
+    readers: dict[str, list[StaffMember]] = {}
+    for source in config.sources:
+        owner = result.staff.get(getattr(source, "owner", None))
+        readers[source.name] = [owner] if owner is not None else everyone_above
+    return readers
+
+
+def route_unassigned(result: CheckResult, config: Config, findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Findings that name nobody (an empty consultant/owner cell, a missing column), by the folded name
+    of each person who must see them. None is dropped: with no owner and no supervisor, nobody is a
+    reader only when the staff list is empty."""
+    readers = unassigned_readers(result, config)
+    fallback = supervisors(result.staff)
+    routed: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.assignee:
+            continue
+        for member in readers.get(f.source, fallback):
+            routed[fold(member.name)].append(f)
+    return routed
+
+
 def build_reminders(result: CheckResult, config: Config, now: dt.datetime,
                     calendar: WorkCalendar | None = None) -> list[Message]:
-    """One message per active staff member with something to do: overdue, due today, cells to fix."""
+    """One message per active staff member with something to do: overdue, due today, cells to fix, and
+    (for a source's owner or the supervisors) what rows that name nobody need."""
     by_person: dict[str, list[Finding]] = defaultdict(list)
     later_today = [f for table in result.tables
                    for f in due_later_today(table, calendar, config.timezone, now)] if calendar else []
     for f in [*result.findings, *later_today]:
         if f.assignee:
             by_person[fold(f.assignee)].append(f)
+    nobody = route_unassigned(result, config, [*result.findings, *later_today])
     messages = []
     for member in result.staff.members:
         mine = by_person.get(fold(member.name), [])
-        if not mine or not _active(member):
+        unassigned = sorted(nobody.get(fold(member.name), []), key=lambda f: (f.source, f.location))
+        if not (mine or unassigned) or not _active(member):
             continue
         overdue = sorted((f for f in mine if f.rule.endswith("_overdue")), key=lambda f: (f.due, f.location))
         due_soon = sorted((f for f in mine if f.rule.endswith("_due_soon")), key=lambda f: (f.due, f.location))
         blanks = [f for f in mine if f.rule in BLANK_RULES]
         notes = [f for f in mine if f.rule in ("callback_in_quiet_hours", "repeat_complainant")]
-        if not (overdue or due_soon or blanks or notes):
+        if not (overdue or due_soon or blanks or notes or unassigned):
             continue
         context = {
             "name": member.name,
@@ -130,8 +163,9 @@ def build_reminders(result: CheckResult, config: Config, now: dt.datetime,
             "due_soon": [item_of(f, now, full_phone=True) for f in due_soon],
             "blanks": [item_of(f, now, full_phone=True) for f in blanks],
             "notes": [item_of(f, now, full_phone=True) for f in notes],
+            "unassigned": [item_of(f, now, full_phone=True) for f in unassigned],
         }
-        items = tuple(finding_id(f) for f in overdue + due_soon + blanks + notes)
+        items = tuple(finding_id(f) for f in overdue + due_soon + blanks + notes + unassigned)
         messages.append(Message("reminder", member, now.date().isoformat(), context, items))
     return messages
 
@@ -152,6 +186,12 @@ def subtree(directory: StaffDirectory, supervisor: StaffMember) -> list[StaffMem
 def _bars(counts: Mapping[str, int], people: Sequence[str]) -> list[dict[str, Any]]:
     top = max([counts.get(p, 0) for p in people] + [1])
     return [{"name": p, "count": counts.get(p, 0), "pct": round(100 * counts.get(p, 0) / top)} for p in people]
+
+
+def _by_name(names: Sequence[str], people: Iterable[str | None]) -> Counter:
+    """Counts keyed by the staff list's spelling, whichever script the log used."""
+    spelling = {fold(n): n for n in names}
+    return Counter(spelling.get(fold(p or ""), p) for p in people)
 
 
 def build_digests(result: CheckResult, config: Config, now: dt.datetime, calendar: WorkCalendar,
@@ -182,17 +222,19 @@ def build_digests(result: CheckResult, config: Config, now: dt.datetime, calenda
             at = record.get(time_field)
             if isinstance(at, dt.datetime) and at.date() == today:
                 counter[fold(record.get(owner) or "")] += 1
+    nobody = route_unassigned(result, config, result.findings)
     messages = []
-    supervisors = [m for m in result.staff.members if _active(m) and result.staff.team_of(m)]
-    for boss in supervisors:
+    for boss in [m for m in supervisors(result.staff) if _active(m)]:
         team = subtree(result.staff, boss)
         names = [m.name for m in team]
         keys = {fold(n) for n in names}
         mine = [f for f in result.findings if f.assignee and fold(f.assignee) in keys]
-        overdue = Counter(f.assignee for f in mine if f.rule.endswith("_overdue"))
-        blanks = Counter(f.assignee for f in mine if f.rule in BLANK_RULES)
-        done = Counter(i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys and i.done)
-        due = Counter(i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys)
+        # People are counted by their folded name: 陳曉燕 typed in a log is 陈晓燕 of the staff list.
+        overdue = _by_name(names, (f.assignee for f in mine if f.rule.endswith("_overdue")))
+        blanks = _by_name(names, (f.assignee for f in mine if f.rule in BLANK_RULES))
+        done = _by_name(names, (i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys and i.done))
+        due = _by_name(names, (i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys))
+        unassigned = nobody.get(fold(boss.name), [])
         complaints_near = sorted((f for f in mine if f.rule.startswith("complaint_reply")), key=lambda f: f.due)
         repeats = [f for f in mine if f.rule == "repeat_complainant"]
         context = {
@@ -219,12 +261,13 @@ def build_digests(result: CheckResult, config: Config, now: dt.datetime, calenda
             "failed_sends": failures,
             "failed_runs": run_failures,
             "new_recipients": new_recipients,
+            "unassigned_total": len(unassigned),
         }
-        interesting = (mine or unknown or unreadable or failures or run_failures or new_recipients or context["visitors_today"]
+        interesting = (mine or unassigned or unknown or unreadable or failures or run_failures or new_recipients or context["visitors_today"]
                        or context["complaints_today"] or context["callbacks_due"])
         if not interesting:
             continue
-        items = tuple(sorted(finding_id(f) for f in mine))
+        items = tuple(sorted(finding_id(f) for f in [*mine, *unassigned]))
         messages.append(Message("digest", boss, today.isoformat(), context, items))
     return messages
 
