@@ -163,7 +163,8 @@ def build_reminders(result: CheckResult, config: Config, now: dt.datetime,
             "due_soon": [item_of(f, now, full_phone=True) for f in due_soon],
             "blanks": [item_of(f, now, full_phone=True) for f in blanks],
             "notes": [item_of(f, now, full_phone=True) for f in notes],
-            "unassigned": [item_of(f, now, full_phone=True) for f in unassigned],
+            # Read by a supervisor or the source's owner, not the customer's consultant: phones masked.
+            "unassigned": [item_of(f, now, full_phone=False) for f in unassigned],
         }
         items = tuple(finding_id(f) for f in overdue + due_soon + blanks + notes + unassigned)
         messages.append(Message("reminder", member, now.date().isoformat(), context, items))

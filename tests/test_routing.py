@@ -42,6 +42,7 @@ def test_a_row_that_names_nobody_goes_to_every_supervisor_under_its_own_heading(
         got = reminders[boss].context["unassigned"]
         assert sorted(i["rule"] for i in got) == sorted(f.rule for f in nobody)
         assert all(i["location"].startswith("来店登记!") for i in got)
+        assert {i["phone"] for i in got} == {"138****0001"}  # a supervisor's email: phones masked
     assert reminders["张伟"].context["unassigned"] == []
     assert "赵敏" not in reminders
 

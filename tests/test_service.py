@@ -232,7 +232,7 @@ def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, 
     assert got == sorted(expected)
     assert not [g for g in got if g[2].startswith("11-29")]  # Sunday: nothing
     assert {g[0] for g in got} == {"reminder", "digest", "escalation", "report"}
-    assert sum(1 for g in got if g[0] == "reminder" and g[2] == "11-27 09:00") == 5
+    assert sum(1 for g in got if g[0] == "reminder" and g[2] == "11-27 09:00") == 8  # 5 with tasks + 3 supervisors (a row naming nobody)
 
 
 def test_doctor_reads_sources_connects_to_smtp_and_says_what_to_fix(tmp_path, smtp_server):

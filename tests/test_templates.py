@@ -24,7 +24,7 @@ def reminder(name="张伟", email="zhangwei@example.com", customer="陈先生", 
             "url": None, "assignee": name, "due": "11-25", "due_date": "2026-11-25", "weekday": "三", "late": 2,
             "late_unit": "days"}
     context = {"name": name, "date": "2026-11-27", "weekday": "五", "call_window": "09:30–11:30",
-               "quiet_hours": "12:00–14:00", "overdue": [item], "due_soon": [], "blanks": [], "notes": []}
+               "quiet_hours": "12:00–14:00", "overdue": [item], "due_soon": [], "blanks": [], "notes": [], "unassigned": []}
     return Message("reminder", StaffMember(name, email), "2026-11-27", context, ("x",))
 
 
