@@ -10,6 +10,8 @@ import csv
 import io
 import time
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -18,6 +20,7 @@ import python_calamine as calamine
 from ..errors import SourceError
 from . import Grid, Row, Sheet, Workbook
 from .guard import Retryable, check_cfb, check_zip, sniff
+from .xlsx_scan import MAX_CELLS, SheetScan, TooLarge, scan_sheet, worksheet_parts
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".et", ".ett", ".xlt", ".xltx")
 OPENPYXL_FALLBACK = (".xlsx", ".xlsm", ".xltx")
@@ -30,6 +33,10 @@ def read_workbook(path: Path, name: str | None = None, *, retries: int = 2,
     for attempt in range(retries + 1):
         try:
             return _read(path, name)
+        except PermissionError as exc:
+            raise SourceError(name, f"no permission to read {path}: let the account running huifang read it") from exc
+        except OSError as exc:
+            raise SourceError(name, f"cannot open the file ({exc.strerror or type(exc).__name__})") from exc
         except Retryable:
             if attempt == retries:
                 raise
@@ -42,6 +49,8 @@ def _read(path: Path, name: str) -> Workbook:
         raise SourceError(name, f"file not found: {path}")
     if path.is_dir():
         raise SourceError(name, f"{path} is a folder, not a workbook")
+    if not path.is_file():  # a pipe or a device would block the read or never end
+        raise SourceError(name, f"{path} is not a regular file")
     suffix = path.suffix.lower()
     if suffix == ".numbers":
         raise SourceError(name, "this is an Apple Numbers file; export it as .xlsx (File > Export To > Excel)")
@@ -51,10 +60,7 @@ def _read(path: Path, name: str) -> Workbook:
         return _read_csv(path, name)
     if suffix not in EXTENSIONS:
         raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use .xlsx, .xls, .ods or .csv")
-    try:
-        kind = sniff(path)
-    except OSError as exc:
-        raise SourceError(name, f"cannot open the file ({exc.strerror})") from exc
+    kind = sniff(path)
     epoch1904 = False
     if kind == "zip":
         epoch1904 = check_zip(path, name)
@@ -65,7 +71,7 @@ def _read(path: Path, name: str) -> Workbook:
     else:
         raise SourceError(name, "this is not a spreadsheet file (neither Excel, WPS nor OpenDocument)")
     try:
-        return _read_calamine(path, name, epoch1904)
+        return _read_calamine(path, name, epoch1904, _opens_by_extension(suffix, kind, path))
     except calamine.PasswordError as exc:
         raise SourceError(name, "the workbook is password-protected; save an unprotected copy") from exc
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as exc:
@@ -80,23 +86,56 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
-def _read_calamine(path: Path, name: str, epoch1904: bool) -> Workbook:
-    book = calamine.CalamineWorkbook.from_path(str(path))
+def _opens_by_extension(suffix: str, kind: str, path: Path) -> bool:
+    """Whether calamine, which picks its parser by extension, will pick the one the content needs."""
+    if kind == "cfb":
+        return suffix in (".xls", ".xlt")
+    with zipfile.ZipFile(path) as archive:
+        ods = "content.xml" in archive.namelist()
+    return suffix == ".ods" if ods else suffix in (".xlsx", ".xlsm", ".xltx")
+
+
+def _read_calamine(path: Path, name: str, epoch1904: bool, by_extension: bool = True) -> Workbook:
+    if by_extension:
+        book = calamine.CalamineWorkbook.from_path(str(path))
+    else:  # an .xlsx saved as .xls and the like: calamine then looks at the content
+        with path.open("rb") as fh:
+            book = calamine.CalamineWorkbook.from_filelike(fh)
+    archive, parts = _worksheet_parts(path)
     sheets = []
     for meta in book.sheets_metadata:
         if meta.typ != calamine.SheetTypeEnum.WorkSheet:
             continue
         sheets.append(Sheet(
             title=meta.name,
-            read=_calamine_reader(book, meta.name, name),
+            read=_calamine_reader(book, meta.name, name, archive, parts.get(meta.name)),
             hidden=meta.visible != calamine.SheetVisibleEnum.Visible,
             epoch1904=epoch1904,
         ))
     return Workbook(name=name, path=str(path), sheets=tuple(sheets))
 
 
-def _calamine_reader(book: Any, title: str, name: str) -> Callable[[], Grid]:
+def _worksheet_parts(path: Path) -> tuple[zipfile.ZipFile | None, dict[str, str]]:
+    """The open zip of an .xlsx and its title -> worksheet part; (None, {}) for other formats.
+
+    The zip stays open with the workbook (as calamine keeps its file): reopening it per sheet would
+    read the central directory again each time, which for a workbook of 2,000 sheets took 30 s.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return None, {}
+    try:
+        return archive, worksheet_parts(archive)
+    except (zipfile.BadZipFile, OSError, KeyError, EOFError, zlib.error):
+        archive.close()
+        return None, {}
+
+
+def _calamine_reader(book: Any, title: str, name: str, archive: zipfile.ZipFile | None, part: str | None
+                     ) -> Callable[[], Grid]:
     def read() -> Grid:
+        scan = _scan(archive, name, title, part) if archive and part else None
         try:
             sheet = book.get_sheet_by_name(title)
             data = sheet.to_python(skip_empty_area=True)
@@ -104,9 +143,39 @@ def _calamine_reader(book: Any, title: str, name: str) -> Callable[[], Grid]:
             raise SourceError(name, f"sheet {title!r} cannot be read ({_short(exc)})") from exc
         # calamine drops the empty area above and left of the data: start says where it begins.
         first_row, first_col = sheet.start if sheet.start is not None else (0, 0)
+        if scan is not None and scan.errors:
+            _put_back_errors(data, scan.errors, first_row, first_col)
         return Grid(rows=((first_row + i + 1, values) for i, values in enumerate(data)), first_col=first_col)
 
     return read
+
+
+def _scan(archive: zipfile.ZipFile, name: str, title: str, part: str) -> SheetScan:
+    try:
+        with archive.open(part) as stream:
+            return scan_sheet(stream)
+    except TooLarge as exc:
+        big = exc.scan
+        raise SourceError(name, f"sheet {title!r} spans {big.span} ({_count(big.cells)} cells), more than "
+                                f"{_count(MAX_CELLS)} can be read safely: delete the stray cells far from the table "
+                                "(Ctrl+End shows the last one) or move the table to a workbook of its own") from exc
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
+
+
+def _count(cells: int) -> str:
+    for size, word in ((10**9, "billion"), (10**6, "million")):
+        if cells >= size:
+            return f"{cells / size:.3g} {word}"
+    return f"{cells:,}"
+
+
+def _put_back_errors(data: list[list[Any]], errors: dict[tuple[int, int], str], first_row: int, first_col: int) -> None:
+    """calamine reads #N/A, #REF! ... as ''; the sheet XML says which cells they were."""
+    for (row, col), text in errors.items():
+        i, j = row - 1 - first_row, col - 1 - first_col
+        if 0 <= i < len(data) and 0 <= j < len(data[i]) and data[i][j] == "":
+            data[i][j] = text
 
 
 def _read_openpyxl(path: Path, name: str, cause: BaseException) -> Workbook:
@@ -144,19 +213,55 @@ def _quietly(rows: Iterator[Row]) -> Iterator[Row]:
 
 def _read_csv(path: Path, name: str) -> Workbook:
     raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise SourceError(name, "the CSV file is neither UTF-8 nor GBK text; save it as CSV UTF-8")
-    if "\x00" in text:
+    if not raw:
+        raise Retryable(name, "the file is empty (is it still being saved?)")
+    if b"\x00" in raw[:65536]:
         raise SourceError(name, "this is not a text CSV file")
+    text = _decode(raw, name)
 
     def read() -> Grid:
         # Row numbers count records, as Excel shows a CSV file (a quoted line break stays in its cell).
-        return Grid(rows=enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
+        return Grid(rows=enumerate(_csv_rows(text, name), start=1))
 
     return Workbook(name=name, path=str(path), sheets=(Sheet(title=path.stem, read=read),))
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """UTF-8, else GBK/GB18030 or Big5 as charset-normalizer judges from the characters; never a guess."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # noqa: PLC0415
+
+    best = from_bytes(raw, cp_isolation=["gb18030", "big5"]).best()
+    if best is not None:
+        try:
+            return raw.decode(best.encoding)
+        except UnicodeDecodeError:
+            pass
+    raise SourceError(name, "the CSV file is neither UTF-8, GBK nor Big5 text (or its encoding cannot be told); "
+                            "save it as CSV UTF-8")
+
+
+def _csv_rows(text: str, name: str) -> list[list[str]]:
+    """All records; a quote left open, or a cell past the csv module's limit, is a SourceError."""
+    # strict mode is what notices a file ending inside a quoted cell (the lenient reader swallows the rest
+    # of the file into that cell); lenient reading is kept for stray quotes such as 5"3 inside a cell.
+    for strict in (True, False):
+        reader = csv.reader(io.StringIO(text, newline=""), strict=strict)
+        try:
+            return list(reader)
+        except csv.Error as exc:
+            message = str(exc)
+            if "field larger than field limit" in message:
+                reason = (f"a cell on line {reader.line_num} is longer than {csv.field_size_limit():,} characters "
+                          "(a quote that is never closed?)")
+            elif "unexpected end of data" in message:
+                reason = "the file ends inside a quoted cell: a quote is never closed"
+            elif strict:
+                continue
+            else:
+                reason = f"line {reader.line_num} is not valid CSV ({_short(exc)})"
+            raise SourceError(name, f"{reason}; fix it in Excel or WPS and save as CSV again") from exc
+    raise AssertionError("unreachable")

@@ -1,0 +1,224 @@
+"""What one worksheet of an .xlsx really holds, read from its XML before python-calamine sizes a grid.
+
+calamine keeps a sheet as one dense grid over the bounding box of its non-empty cells (32 bytes a
+cell): two cells at A1 and XFD1048576 make it ask for 512 GiB and abort the process. The box is
+measured here from the cells themselves (their ``r`` references, or their position when a producer
+leaves ``r`` out), never from the ``<dimension>`` a file declares, streaming the part in chunks.
+
+The same pass finds formula error cells (``t="e"``): calamine hands them back as ``''``, which would
+read as a blank cell; the scan returns their text (``#N/A``) so the reader can put it back.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import IO
+
+MAX_CELLS = 10_000_000  # ~450 MB for calamine's grid of an empty box; a 100k-row log of 20 columns is 2M
+CHUNK = 8 * 1024 * 1024
+
+# Fast path: every cell tag of the chunk starts `<c r="`; one findall gives the column letters and row
+# digits of the cells that are not closed at once (`<c r="D9" s="1"/>` is formatting only; calamine
+# skips it, and dragged formatting must not count).
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"[^>/]*>')
+# Exact path (cells without `r`, namespace prefixes, `r` not first): one token at a time.
+_TOKEN = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])([^>]*?)(/?)>")
+_ATTR_R = re.compile(rb'\br\s*=\s*["\']([A-Z]{0,3})(\d{0,7})["\']')
+_ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
+_ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"[^>]*?\bt="e"[^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
+_CHILD = re.compile(rb"\s*<(?!/)")
+
+
+class TooLarge(Exception):
+    def __init__(self, scan: "SheetScan"):
+        super().__init__(scan.span)
+        self.scan = scan
+
+
+@dataclass
+class SheetScan:
+    """The box of the non-empty cells (1-based, inclusive) and the error cells by (row, column)."""
+
+    first_row: int = 0
+    last_row: int = 0
+    first_col: int = 0
+    last_col: int = 0
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    @property
+    def cells(self) -> int:
+        if not self.last_row:
+            return 0
+        return (self.last_row - self.first_row + 1) * (self.last_col - self.first_col + 1)
+
+    @property
+    def span(self) -> str:
+        return f"{column_letters(self.first_col)}{self.first_row}:{column_letters(self.last_col)}{self.last_row}"
+
+    def add(self, row: int, col: int) -> None:
+        if not self.last_row:
+            self.first_row = self.last_row = row
+            self.first_col = self.last_col = col
+            return
+        self.first_row = min(self.first_row, row)
+        self.last_row = max(self.last_row, row)
+        self.first_col = min(self.first_col, col)
+        self.last_col = max(self.last_col, col)
+
+
+def column_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in letters.encode() if isinstance(letters, str) else letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def column_letters(n: int) -> str:
+    text = ""
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        text = chr(65 + rest) + text
+    return text
+
+
+def worksheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> part name inside the zip (xl/worksheets/sheet1.xml), from workbook.xml and its rels."""
+    names = set(archive.namelist())
+    workbook = next((n for n in ("xl/workbook.xml", "xl/workbook.xlsm") if n in names), None)
+    if workbook is None:
+        return {}
+    rels_name = posixpath.join(posixpath.dirname(workbook), "_rels", posixpath.basename(workbook) + ".rels")
+    targets: dict[str, str] = {}
+    if rels_name in names:
+        for tag in re.findall(rb"<(?:[\w.-]+:)?Relationship\b[^>]*>", archive.read(rels_name)):
+            rid, target = _attr(tag, b"Id"), _attr(tag, b"Target")
+            if rid and target:
+                target = target.replace("\\", "/")
+                path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                    posixpath.join(posixpath.dirname(workbook), target))
+                targets[rid] = path
+    parts = {}
+    for tag in re.findall(rb"<(?:[\w.-]+:)?sheet\b[^>]*>", archive.read(workbook)):
+        title, rid = _attr(tag, b"name"), _attr(tag, rb"[\w.-]+:id")
+        if title is not None and rid in targets and targets[rid] in names:
+            parts[_unescape(title)] = targets[rid]
+    return parts
+
+
+def _attr(tag: bytes, name: bytes) -> str | None:
+    match = re.search(rb"\s" + name + rb'\s*=\s*"([^"]*)"', tag) or re.search(rb"\s" + name + rb"\s*=\s*'([^']*)'", tag)
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def _unescape(text: str) -> str:
+    import html  # noqa: PLC0415
+
+    return html.unescape(text)
+
+
+def scan_sheet(stream: IO[bytes], max_cells: int = MAX_CELLS) -> SheetScan:
+    """Measure the non-empty cells of one worksheet part; raise TooLarge as soon as the box passes max_cells."""
+    scan = SheetScan()
+    state = [0, 0, 0]  # calamine's 0-based row and next column for cells without r; 1 once inside sheetData
+    tail = b""
+    while True:
+        chunk = stream.read(CHUNK)
+        data = tail + chunk
+        if chunk:
+            cut = _last_tag(data)
+            data, tail = data[:cut], data[cut:]
+        if not state[2]:
+            start = _SHEET_DATA.search(data)
+            if start is None:
+                data = b""
+            elif start.group(1):  # <sheetData/>
+                return scan
+            else:
+                state[2] = 1
+                data = data[start.end():]
+        end = data.find(b"sheetData>")
+        if end >= 0:
+            data, chunk = data[:end], b""
+        if data:
+            _scan_chunk(data, scan, state)
+            if scan.cells > max_cells:
+                raise TooLarge(scan)
+        if not chunk:
+            return scan
+
+
+_SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b[^>]*?(/?)>")
+
+
+def _last_tag(data: bytes) -> int:
+    """Where to cut a chunk: before its last cell or row tag, so a cell and its value stay together."""
+    window = max(0, len(data) - (1 << 20))
+    last = None
+    for last in re.finditer(rb"<(?:[A-Za-z_][\w.-]*:)?(?:c|/?row)[\s>/]", data[window:]):
+        pass
+    if last is not None and window + last.start() > 0:
+        return window + last.start()
+    cut = data.rfind(b"<")
+    return cut if cut > 0 else len(data)
+
+
+def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
+    # Inside sheetData only cells start with "<c"; any other spelling (no r, r not first, a prefix) goes
+    # through the exact path.
+    last = data.rfind(b'<c r="')
+    if data.count(b'<c r="') != data.count(b"<c") or b":c" in data or last < 0:
+        _scan_exact(data, scan, state)
+        return
+    found = _CELL.findall(data)
+    if found:
+        numbers = list(map(int, map(itemgetter(1), found)))
+        widths = sorted(map(column_number, set(map(itemgetter(0), found))))
+        scan.add(min(numbers), widths[0])
+        scan.add(max(numbers), widths[-1])
+    ref = _ATTR_R.search(data, last)
+    assert ref is not None
+    state[0], state[1] = int(ref.group(2)) - 1, column_number(ref.group(1))
+    ended = data.count(b"</row>", last)
+    if ended:
+        state[0], state[1] = state[0] + ended, 0
+    if b't="e"' in data:
+        for letters, digits, body in _ERROR_CELL.findall(data):
+            value = _VALUE.search(body)
+            if value:
+                scan.errors[(int(digits), column_number(letters))] = value.group(1).decode("ascii", "replace")
+
+
+def _scan_exact(data: bytes, scan: SheetScan, state: list[int]) -> None:
+    """The way calamine places cells: by `r` when present, else after the previous cell of the row."""
+    for match in _TOKEN.finditer(data):
+        closing, tag, attrs, empty = match.groups()
+        if tag == b"row":
+            if closing:
+                state[0], state[1] = state[0] + 1, 0
+                continue
+            ref = _ATTR_R.search(attrs)
+            if ref and ref.group(2):
+                state[0] = int(ref.group(2)) - 1
+            if empty:  # <row r="5"/> holds no cells
+                state[0], state[1] = state[0] + 1, 0
+            continue
+        if closing:
+            continue
+        ref = _ATTR_R.search(attrs)
+        if ref and ref.group(1) and ref.group(2):
+            row, col = int(ref.group(2)), column_number(ref.group(1))
+        else:
+            row, col = state[0] + 1, state[1] + 1
+        state[1] = col
+        if empty or not _CHILD.match(data, match.end()):
+            continue
+        scan.add(row, col)
+        if _ERROR_TYPE.search(attrs):
+            value = _VALUE.search(data, match.end(), match.end() + 4096)
+            if value:
+                scan.errors[(row, col)] = value.group(1).decode("ascii", "replace")

@@ -1,0 +1,148 @@
+"""Write the hostile files of issue #12 into a folder: each must read or be refused in one line.
+
+    python tests/adversarial/make_corpus.py OUT_DIR
+
+Files are made here rather than committed: most are a few KB of XML that expand to absurd sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+CONTENT_TYPES = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                 'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+                 'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>')
+SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+BOOK_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def write_xlsx(path: Path, sheets: dict[str, bytes | list[bytes]]) -> Path:
+    """A minimal .xlsx: sheet title -> the XML between <sheetData> and </sheetData> (or pieces of it)."""
+    overrides = f'<Override PartName="/xl/workbook.xml" ContentType="{BOOK_TYPE}"/>' + "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{SHEET_TYPE}"/>' for i in range(1, len(sheets) + 1))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", CONTENT_TYPES.format(overrides=overrides))
+        z.writestr("_rels/.rels", f'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                                  f'2006/relationships"><Relationship Id="rId1" Type="{REL}/officeDocument" '
+                                  'Target="xl/workbook.xml"/></Relationships>')
+        entries = "".join(f'<sheet name="{title}" sheetId="{i}" r:id="rId{i}"/>' for i, title in enumerate(sheets, 1))
+        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>'
+                                      f"{entries}</sheets></workbook>")
+        rels = "".join(f'<Relationship Id="rId{i}" Type="{REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                       for i in range(1, len(sheets) + 1))
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
+                                                 f'openxmlformats.org/package/2006/relationships">{rels}</Relationships>')
+        for i, body in enumerate(sheets.values(), 1):
+            with z.open(f"xl/worksheets/sheet{i}.xml", "w") as fh:
+                fh.write(f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'.encode())
+                for piece in [body] if isinstance(body, bytes) else body:
+                    fh.write(piece)
+                fh.write(b"</sheetData></worksheet>")
+    return path
+
+
+def cell(ref: str, value: str = "1") -> bytes:
+    return f'<c r="{ref}"><v>{value}</v></c>'.encode()
+
+
+def rows_of_cells(rows: int, cols: int, chunk: int = 2000):
+    """Pieces of sheetData for a full grid of numbers, written lazily (for the 2 GB sheet)."""
+    names = [_letters(c).encode() for c in range(1, cols + 1)]
+    for start in range(1, rows + 1, chunk):
+        yield b"".join(b'<row r="%d">' % r + b"".join(b'<c r="%s%d"><v>%d</v></c>' % (n, r, r) for n in names)
+                       + b"</row>" for r in range(start, min(start + chunk, rows + 1)))
+
+
+def make(out: Path, *, big: bool = True) -> dict[str, Path]:
+    """Every hostile file, by a short name. ``big`` adds the ~17 MB file with a 2 GB sheet (slow to write)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+
+    def add(key: str, path: Path) -> None:
+        files[key] = path
+
+    add("huge_extent", write_xlsx(out / "huge_extent.xlsx", {"来店登记": b'<row r="1">' + cell("A1") + b"</row>"
+                                                              b'<row r="1048576">' + cell("XFD1048576") + b"</row>"}))
+    add("xfd20000", write_xlsx(out / "xfd20000.xlsx", {"S": b'<row r="1">' + cell("A1")
+                                                                                 + b'</row><row r="20000">'
+                                                                                 + cell("XFD20000") + b"</row>"}))
+    # Cells without r: calamine places them one after the other; 16,384 of them make a full-width row.
+    add("no_refs_wide", write_xlsx(out / "no_refs_wide.xlsx", {"S": b'<row r="1"><c><v>1</v></c></row><row r="1048576">'
+                                                               + b"<c><v>1</v></c>" * 16384 + b"</row>"}))
+    add("wide_sheet", write_xlsx(out / "wide.xlsx", {"S": [b'<row r="1">' + b"".join(
+        cell(f"{_letters(c)}1") for c in range(1, 16385)) + b"</row>"]}))
+    add("many_sheets", write_xlsx(out / "many_sheets.xlsx", {f"S{i}": b'<row r="1">' + cell("A1") + b"</row>"
+                                                             for i in range(2000)}))
+    deep = b"<is>" + b"<r>" * 50000 + b"<t>x</t>" + b"</r>" * 50000 + b"</is>"
+    add("deep_xml", write_xlsx(out / "deep.xlsx", {"S": b'<row r="1"><c r="A1" t="inlineStr">' + deep + b"</c></row>"}))
+    laughs = out / "laughs.xlsx"
+    write_xlsx(laughs, {"S": b'<row r="1">' + cell("A1") + b"</row>"})
+    _rewrite(laughs, "xl/workbook.xml", lambda data: data.replace(
+        b"?>", b'?><!DOCTYPE lol [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>', 1))
+    add("billion_laughs", laughs)
+    bomb = out / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (200 * 1024 * 1024))
+    add("zip_bomb", bomb)
+    (out / "empty.xlsx").write_bytes(b"")
+    add("empty_xlsx", out / "empty.xlsx")
+    (out / "empty.csv").write_bytes(b"")
+    add("empty_csv", out / "empty.csv")
+    big5 = ("登記時間,來訪方式,客戶姓名,聯系電話,信息來源,銷售顧問,是否建卡\n"
+            "2026/11/26 10:00,來店,陳先生,13812345678,網絡,張偉,是\n")
+    (out / "big5.csv").write_bytes(big5.encode("big5"))
+    add("big5_csv", out / "big5.csv")
+    (out / "long_field.csv").write_text("a,b\n1," + "x" * 200_000 + "\n", encoding="utf-8")
+    add("long_field_csv", out / "long_field.csv")
+    (out / "open_quote.csv").write_text('登记时间,客户姓名\n2026/11/26,"陈先生\n2026/11/27,李女士\n', encoding="utf-8")
+    add("unterminated_quote_csv", out / "open_quote.csv")
+    truncated = out / "truncated.xlsx"
+    whole = write_xlsx(out / "whole.xlsx", {"S": b'<row r="1">' + cell("A1") + b"</row>"}).read_bytes()
+    truncated.write_bytes(whole[: len(whole) // 2])
+    add("truncated_zip", truncated)
+    disguised = out / "disguised.xls"
+    disguised.write_bytes(whole)
+    add("xlsx_named_xls", disguised)
+    (out / "folder.xlsx").mkdir(exist_ok=True)
+    add("directory", out / "folder.xlsx")
+    fifo = out / "fifo.csv"
+    if hasattr(os, "mkfifo") and not fifo.exists():
+        os.mkfifo(fifo)
+    if fifo.exists():
+        add("fifo", fifo)
+    locked = out / "locked.csv"
+    locked.write_text("a,b\n1,2\n", encoding="utf-8")
+    locked.chmod(0)
+    add("unreadable", locked)
+    if big:
+        # ~17 MB on disk, a 1.9 GB sheet when unpacked: 20M numbers over 1M rows x 20 columns.
+        add("gigabyte_sheet", write_xlsx(out / "gigabyte_sheet.xlsx", {"S": rows_of_cells(1_000_000, 20)}))
+    return files
+
+
+def _letters(n: int) -> str:
+    text = ""
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        text = chr(65 + rest) + text
+    return text
+
+
+def _rewrite(path: Path, member: str, change) -> None:
+    with zipfile.ZipFile(path) as zin:
+        items = [(item, zin.read(item)) for item in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item, data in items:
+            zout.writestr(item, change(data) if item.filename == member else data)
+
+
+if __name__ == "__main__":
+    for key, path in make(Path(sys.argv[1]), big="--small" not in sys.argv).items():
+        print(f"{key:28} {path}")
