@@ -1,0 +1,224 @@
+"""Hostile files (issue #12): each one reads, or is refused in one line, within 10 s and 1 GB, and the
+other sources of the run are still checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from scripts.errors import SourceError
+from scripts.sources.excel import read_workbook
+from scripts.sources.xlsx_scan import MAX_CELLS, scan_sheet
+from tests.adversarial.make_corpus import cell, make, write_xlsx
+from tests.helpers import NOW, VISITOR_HEADERS, check_files, rules_at, visitor
+
+ROOT = Path(__file__).resolve().parents[1]
+SECONDS = 10
+PEAK_BYTES = 1024**3
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+# None: the file reads; otherwise words its one-line refusal must hold.
+EXPECTED = {
+    "huge_extent": "spans A1:XFD1048576 (17.2 billion cells)",
+    "xfd20000": "spans A1:XFD20000 (328 million cells)",
+    "no_refs_wide": "spans A1:XFD1048576",
+    "wide_sheet": None,
+    "many_sheets": None,
+    "deep_xml": None,
+    "billion_laughs": "declares a DTD or entities",
+    "zip_bomb": "zip bomb",
+    "empty_xlsx": "the file is empty",
+    "empty_csv": "the file is empty",
+    "big5_csv": None,
+    "long_field_csv": "longer than 131,072 characters",
+    "unterminated_quote_csv": "a quote is never closed",
+    "truncated_zip": "incomplete or corrupt",
+    "xlsx_named_xls": None,
+    "directory": "is a folder",
+    "fifo": "not a regular file",
+    "unreadable": "no permission to read",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return make(tmp_path_factory.mktemp("hostile"), big=False)
+
+
+def without_root_powers() -> list[str]:
+    """Root reads a chmod 000 file anyway; drop the two capabilities that allow it (util-linux setpriv)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: file permissions cannot bite")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def run_check_child(*files: Path, prefix: list[str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    done = subprocess.run([*(prefix or []), sys.executable, str(ROOT / "run.py"), "check", *map(str, files),
+                           "--format", "json", "--now", NOW.isoformat()],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return done, time.monotonic() - started
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_hostile_file_reads_or_is_refused_in_one_line_within_bounds(corpus, key):
+    prefix = without_root_powers() if key == "unreadable" else None
+    done, seconds = run_check_child(corpus[key], prefix=prefix)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # the largest child so far
+    assert seconds < SECONDS
+    assert peak < PEAK_BYTES
+    assert "Traceback" not in done.stderr
+    (source,) = json.loads(done.stdout)["sources"]
+    if EXPECTED[key] is None:
+        assert source["error"] is None and source["sheets"]
+        assert done.returncode in (0, 1)
+    else:
+        assert EXPECTED[key] in source["error"]
+        assert "\n" not in source["error"] and len(source["error"]) < 300
+        assert done.returncode == 2
+
+
+def test_a_refused_workbook_does_not_stop_the_next_source(corpus, tmp_path):
+    good = tmp_path / "好.xlsx"
+    from tests.helpers import write_xlsx as write_book
+
+    write_book(good, {"来店登记": [VISITOR_HEADERS, visitor(登记时间="2026-11-26", 来访方式="来店", 客户姓名="陈先生",
+                                                         信息来源="网络", 销售顾问="张伟", 客户不留电话="是")]})
+    done, _ = run_check_child(corpus["huge_extent"], corpus["long_field_csv"], good)
+    sources = json.loads(done.stdout)["sources"]
+    assert "spans" in sources[0]["error"] and "131,072" in sources[1]["error"]
+    assert sources[2]["error"] is None and sources[2]["sheets"][0]["rows"] == 1
+    assert done.returncode == 2
+
+
+def test_the_box_is_measured_from_the_cells_not_the_declared_dimension(tmp_path):
+    path = tmp_path / "liar.xlsx"
+    write_xlsx(path, {"S": b'<row r="1">' + cell("A1") + b'</row><row r="30000">' + cell("ZZ30000") + b"</row>"})
+    with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as fh:
+        scan = scan_sheet(fh, max_cells=10**12)
+    assert (scan.span, scan.cells) == ("A1:ZZ30000", 702 * 30000)
+    with pytest.raises(SourceError, match=r"sheet 'S' spans A1:ZZ30000 \(21.1 million cells\)") as info:
+        list(read_workbook(path).sheets[0].read().rows)
+    assert str(info.value).startswith("liar.xlsx: ")
+
+
+@pytest.mark.parametrize("body, span", [
+    # formatting dragged far right and down costs nothing: calamine skips cells without a value
+    (b'<row r="1">' + cell("A1") + b'<c r="XFD1" s="1"/></row><row r="1048576"><c r="A1048576" s="2"/></row>', "A1:A1"),
+    # an empty cell written open-and-closed counts: an over-estimate, on the safe side
+    (b'<row r="3"><c r="B3" s="1"></c>' + cell("C3") + b"</row>", "B3:C3"),
+    # cells without r follow the previous one; rows without r follow the previous row
+    (b'<row r="5"><c><v>1</v></c><c><v>2</v></c></row><row><c r="D6"><v>3</v></c><c><v>4</v></c></row>', "A5:E6"),
+    # a namespace prefix, r not the first attribute, line breaks inside the tag
+    (b'<x:row r="2"><x:c s="1"\n r="C2"><x:v>1</x:v></x:c></x:row>', "C2:C2"),
+])
+def test_the_box_counts_the_cells_calamine_keeps(tmp_path, body, span):
+    path = write_xlsx(tmp_path / "s.xlsx", {"S": body})
+    with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as fh:
+        assert scan_sheet(fh).span == span
+
+
+def test_a_sheet_just_under_the_bound_is_read(tmp_path):
+    rows = MAX_CELLS // 16
+    path = write_xlsx(tmp_path / "tall.xlsx", {"S": b'<row r="1">' + cell("A1") + b"</row>"
+                                               + f'<row r="{rows}">'.encode() + cell(f"P{rows}") + b"</row>"})
+    grid = read_workbook(path).sheets[0].read()
+    assert sum(1 for _ in grid.rows) == rows
+
+
+def test_an_xlsx_saved_with_an_xls_name_is_read_by_its_content(tmp_path):
+    src = tmp_path / "a.xlsx"
+    write_xlsx(src, {"来店登记": '<row r="1"><c r="A1" t="inlineStr"><is><t>客户姓名</t></is></c></row>'.encode()})
+    shutil.copy(src, tmp_path / "客服.xls")
+    book = read_workbook(tmp_path / "客服.xls")
+    assert [(n, list(v)) for n, v in book.sheets[0].read().rows] == [(1, ["客户姓名"])]
+
+
+def test_a_big5_csv_is_read_as_big5_and_a_gbk_one_as_gbk(tmp_path):
+    text = "登記時間,來訪方式,客戶姓名\n2026/11/26 10:00,來店,陳先生\n"
+    (tmp_path / "tw.csv").write_bytes(text.encode("big5"))
+    simplified = "登记时间,来访方式,客户姓名\n2026/11/26 10:00,来店,陈先生\n"
+    (tmp_path / "cn.csv").write_bytes(simplified.encode("gb18030"))
+    assert list(read_workbook(tmp_path / "tw.csv").sheets[0].read().rows)[1] == (2, ["2026/11/26 10:00", "來店", "陳先生"])
+    assert list(read_workbook(tmp_path / "cn.csv").sheets[0].read().rows)[1] == (2, ["2026/11/26 10:00", "来店", "陈先生"])
+
+
+def test_bytes_that_are_no_chinese_encoding_are_refused(tmp_path):
+    (tmp_path / "x.csv").write_bytes(bytes(range(0x80, 0x100)) * 4)
+    with pytest.raises(SourceError, match="neither UTF-8, GBK nor Big5"):
+        read_workbook(tmp_path / "x.csv")
+
+
+def test_stray_quotes_inside_a_cell_are_still_read(tmp_path):
+    (tmp_path / "q.csv").write_text('尺寸,备注\n5"3,ok\n"a"b,c\n', encoding="utf-8")
+    assert [v for _, v in read_workbook(tmp_path / "q.csv").sheets[0].read().rows] == \
+        [["尺寸", "备注"], ['5"3', "ok"], ["ab", "c"]]
+
+
+def test_a_sheet_part_too_big_to_read_is_refused_naming_the_sheet(tmp_path, monkeypatch):
+    from scripts.sources import guard
+
+    monkeypatch.setattr(guard, "MAX_PART", 10_000)
+    path = write_xlsx(tmp_path / "long.xlsx", {"来店登记": b'<row r="1">' + cell("A1") + b"</row>" * 1
+                                               + b"".join(f'<row r="{r}">'.encode() + cell(f"A{r}") + b"</row>"
+                                                          for r in range(2, 1000))})
+    with pytest.raises(SourceError, match="sheet '来店登记' unpacks to 0 MB, more than the 0 MB"):
+        read_workbook(path)
+
+
+ERROR_TYPES = CORPUS / "sheetjs" / "ErrorTypes.xlsx"
+
+
+@pytest.mark.skipif(not ERROR_TYPES.exists(), reason="shared corpus not present")
+def test_formula_errors_in_xlsx_read_as_their_error_text():
+    book = read_workbook(ERROR_TYPES)
+    values = [v for _, row in book.sheets[0].read().rows for v in row]
+    assert {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"} <= set(values)
+
+
+def test_a_formula_error_is_an_invalid_value_not_a_blank(tmp_path):
+    headers = "".join(f'<c r="{chr(65 + i)}1" t="inlineStr"><is><t>{h}</t></is></c>' for i, h in enumerate(VISITOR_HEADERS))
+    values = ['<c r="A2" t="inlineStr"><is><t>2026-11-26 10:00</t></is></c>', '<c r="B2" t="inlineStr"><is><t>来店</t></is></c>',
+              '<c r="C2" t="inlineStr"><is><t>陈先生</t></is></c>', '<c r="D2" t="e"><f>VLOOKUP(C2,X!A:B,2,0)</f><v>#N/A</v></c>',
+              '<c r="F2" t="inlineStr"><is><t>网络</t></is></c>', '<c r="I2" t="inlineStr"><is><t>张伟</t></is></c>',
+              '<c r="J2" t="inlineStr"><is><t>是</t></is></c>']
+    body = f'<row r="1">{headers}</row><row r="2">{"".join(values)}</row>'.encode()
+    write_xlsx(tmp_path / "展厅.xlsx", {"来店登记": body})
+    from scripts.check import run_check
+    from scripts.config import config_for_files
+
+    result = run_check(config_for_files([tmp_path / "展厅.xlsx"]), NOW)
+    assert [(f.rule, f.location) for f in result.findings] == [("invalid_value", "来店登记!D2")]
+    assert "公式错误" in result.findings[0].message
+
+
+def test_permission_denied_in_process_is_a_source_error(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads chmod 000 files; the child-process test drops root's powers instead")
+    path = tmp_path / "locked.xlsx"
+    shutil.copy(ROOT / "tests" / "fixtures" / "producer_libreoffice.xlsx", path)
+    path.chmod(0)
+    try:
+        with pytest.raises(SourceError, match="no permission to read"):
+            read_workbook(path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_check_files_helper_still_reads_plain_workbooks(tmp_path):
+    result = check_files(tmp_path, {"a.xlsx": {"登记": [VISITOR_HEADERS, visitor(登记时间="2026-11-26 10:00", 来访方式="来店",
+                                                                             客户姓名="陈先生", 联系电话="13812345678",
+                                                                             信息来源="网络", 销售顾问="张伟", 是否建卡="是")]}})
+    assert rules_at(result) == []
