@@ -20,6 +20,8 @@ import python_calamine as calamine
 from ..errors import SourceError
 from . import Grid, Row, Sheet, Workbook
 from .guard import Retryable, check_cfb, check_zip, sniff
+from .ods_scan import OdsTooLarge, scan_ods
+from .xls_scan import XlsTooLarge, scan_xls, workbook_stream
 from .xlsx_scan import MAX_CELLS, SheetScan, TooLarge, scan_sheet, worksheet_parts
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".et", ".ett", ".xlt", ".xltx")
@@ -62,16 +64,19 @@ def _read(path: Path, name: str) -> Workbook:
         raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use .xlsx, .xls, .ods or .csv")
     kind = sniff(path)
     epoch1904 = False
+    measured: dict[str, SheetScan] | None = None
     if kind == "zip":
         epoch1904 = check_zip(path, name)
+        measured = _measure_ods(path, name)
     elif kind == "cfb":
         check_cfb(path, name)
+        measured = _measure_xls(path, name)
     elif path.stat().st_size == 0:
         raise Retryable(name, "the file is empty (is it still being saved?)")
     else:
         raise SourceError(name, "this is not a spreadsheet file (neither Excel, WPS nor OpenDocument)")
     try:
-        return _read_calamine(path, name, epoch1904, _opens_by_extension(suffix, kind, path))
+        return _read_calamine(path, name, epoch1904, _opens_by_extension(suffix, kind, path), measured)
     except calamine.PasswordError as exc:
         raise SourceError(name, "the workbook is password-protected; save an unprotected copy") from exc
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as exc:
@@ -95,20 +100,56 @@ def _opens_by_extension(suffix: str, kind: str, path: Path) -> bool:
     return suffix == ".ods" if ods else suffix in (".xlsx", ".xlsm", ".xltx")
 
 
-def _read_calamine(path: Path, name: str, epoch1904: bool, by_extension: bool = True) -> Workbook:
+def _measure_ods(path: Path, name: str) -> dict[str, SheetScan] | None:
+    """The tables of an .ods measured before calamine opens it (it reads them all at once); None otherwise."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "content.xml" not in archive.namelist():
+                return None
+            with archive.open("content.xml") as stream:
+                return scan_ods(stream)
+    except OdsTooLarge as exc:
+        raise _too_large(name, exc.table, exc.scan) from exc
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
+
+
+def _measure_xls(path: Path, name: str) -> dict[str, SheetScan] | None:
+    """The worksheets of an .xls measured before calamine opens it (it reads them all at once)."""
+    try:
+        stream = workbook_stream(str(path))
+        return scan_xls(stream) if stream is not None else None
+    except XlsTooLarge as exc:
+        if exc.declared:
+            raise SourceError(name, f"sheet {exc.title!r} declares a size of {exc.scan.span}, which no .xls sheet "
+                                    "can have: the file is damaged or crafted; save it again from Excel as .xlsx") from exc
+        raise _too_large(name, exc.title, exc.scan) from exc
+    except Exception as exc:  # noqa: BLE001  (olefile raises OSError and several others for damaged containers)
+        raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); open it in Excel or WPS and "
+                                "save it as .xlsx") from exc
+
+
+def _too_large(name: str, title: str, big: SheetScan) -> SourceError:
+    return SourceError(name, f"sheet {title!r} spans {big.span} ({_count(big.cells)} cells), more than "
+                             f"{_count(MAX_CELLS)} can be read safely: delete the stray cells far from the table "
+                             "(Ctrl+End shows the last one) or move the table to a workbook of its own")
+
+
+def _read_calamine(path: Path, name: str, epoch1904: bool, by_extension: bool = True,
+                   measured: dict[str, SheetScan] | None = None) -> Workbook:
     if by_extension:
         book = calamine.CalamineWorkbook.from_path(str(path))
     else:  # an .xlsx saved as .xls and the like: calamine then looks at the content
         with path.open("rb") as fh:
             book = calamine.CalamineWorkbook.from_filelike(fh)
-    archive, parts = _worksheet_parts(path)
+    archive, parts = _worksheet_parts(path) if measured is None else (None, {})
     sheets = []
     for meta in book.sheets_metadata:
         if meta.typ != calamine.SheetTypeEnum.WorkSheet:
             continue
         sheets.append(Sheet(
             title=meta.name,
-            read=_calamine_reader(book, meta.name, name, archive, parts.get(meta.name)),
+            read=_calamine_reader(book, meta.name, name, _measure(archive, name, meta.name, parts, measured)),
             hidden=meta.visible != calamine.SheetVisibleEnum.Visible,
             epoch1904=epoch1904,
         ))
@@ -132,10 +173,18 @@ def _worksheet_parts(path: Path) -> tuple[zipfile.ZipFile | None, dict[str, str]
         return None, {}
 
 
-def _calamine_reader(book: Any, title: str, name: str, archive: zipfile.ZipFile | None, part: str | None
-                     ) -> Callable[[], Grid]:
+def _measure(archive: zipfile.ZipFile | None, name: str, title: str, parts: dict[str, str],
+             measured: dict[str, SheetScan] | None) -> Callable[[], SheetScan | None]:
+    """How the reader of one sheet learns its box and error cells: scanned now (.ods), on demand (.xlsx)."""
+    part = parts.get(title)
+    if archive is not None and part is not None:
+        return lambda: _scan(archive, name, title, part)
+    return lambda: (measured or {}).get(title)
+
+
+def _calamine_reader(book: Any, title: str, name: str, measure: Callable[[], SheetScan | None]) -> Callable[[], Grid]:
     def read() -> Grid:
-        scan = _scan(archive, name, title, part) if archive and part else None
+        scan = measure()
         try:
             sheet = book.get_sheet_by_name(title)
             data = sheet.to_python(skip_empty_area=True)
@@ -155,10 +204,7 @@ def _scan(archive: zipfile.ZipFile, name: str, title: str, part: str) -> SheetSc
         with archive.open(part) as stream:
             return scan_sheet(stream)
     except TooLarge as exc:
-        big = exc.scan
-        raise SourceError(name, f"sheet {title!r} spans {big.span} ({_count(big.cells)} cells), more than "
-                                f"{_count(MAX_CELLS)} can be read safely: delete the stray cells far from the table "
-                                "(Ctrl+End shows the last one) or move the table to a workbook of its own") from exc
+        raise _too_large(name, title, exc.scan) from exc
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
 
