@@ -46,6 +46,10 @@ EXPECTED = {
     "directory": "is a folder",
     "fifo": "not a regular file",
     "unreadable": "no permission to read",
+    "ods_repeated_values": "sheet '来店登记' spans A1:KUR8000 (64 million cells)",
+    "ods_far_cell": "spans A1:XFD1048576",
+    "xls_far_column": "spans A3:XFD65536",  # A1 moved away: A3 starts the box
+    "xls_last_cell": "spans A3:IV65536 (16.8 million cells)",
 }
 
 
@@ -222,3 +226,25 @@ def test_check_files_helper_still_reads_plain_workbooks(tmp_path):
                                                                              客户姓名="陈先生", 联系电话="13812345678",
                                                                              信息来源="网络", 销售顾问="张伟", 是否建卡="是")]}})
     assert rules_at(result) == []
+
+
+@pytest.fixture(scope="module")
+def error_types_by_libreoffice(tmp_path_factory):
+    """sheetjs' ErrorTypes.xlsx saved by LibreOffice as .xls and .ods (two real producers of error cells)."""
+    soffice = shutil.which("soffice")
+    if soffice is None or not ERROR_TYPES.exists():
+        pytest.skip("LibreOffice or the shared corpus is not present")
+    out = tmp_path_factory.mktemp("errors")
+    for fmt in ("xls", "ods"):
+        subprocess.run([soffice, "--headless", "--convert-to", fmt, "--outdir", str(out), str(ERROR_TYPES)],
+                       capture_output=True, timeout=120, check=True)
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".ods"])
+def test_formula_errors_in_xls_and_ods_read_as_their_error_text(error_types_by_libreoffice, suffix):
+    book = read_workbook(error_types_by_libreoffice / f"ErrorTypes{suffix}")
+    rows = {n: list(v) for n, v in book.sheets[0].read().rows}
+    assert rows[2][:2] == ["#NULL!", "#NULL!"] and rows[3][:2] == ["#DIV/0!", "#DIV/0!"]
+    values = {v for row in rows.values() for v in row}
+    assert {"#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"} <= values

@@ -46,6 +46,42 @@ def write_xlsx(path: Path, sheets: dict[str, bytes | list[bytes]]) -> Path:
     return path
 
 
+ODS_CONTENT = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+               'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
+               'office:version="1.2"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body>'
+               "</office:document-content>")
+ODS_VALUE = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+
+
+def write_ods(path: Path, tables: dict[str, str]) -> Path:
+    """A minimal .ods in LibreOffice's shape: table name -> the rows XML."""
+    body = "".join(f'<table:table table:name="{name}">{rows}</table:table>' for name, rows in tables.items())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+                   '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry '
+                   'manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                   '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                   "</manifest:manifest>")
+        z.writestr("content.xml", ODS_CONTENT.format(tables=body))
+    return path
+
+
+def patch_first_xls_cell(source: Path, target: Path, row: int, col: int) -> Path:
+    """A LibreOffice .xls with its first shared-string cell moved to (row, col), both 0-based."""
+    import struct  # noqa: PLC0415
+
+    data = bytearray(source.read_bytes())
+    at = data.find(b"\xfd\x00\x0a\x00")  # LABELSST, 10 bytes: row, col, xf, string index
+    assert at > 0, "no LABELSST record"
+    data[at + 4:at + 8] = struct.pack("<HH", row, col)
+    target.write_bytes(bytes(data))
+    return target
+
+
 def cell(ref: str, value: str = "1") -> bytes:
     return f'<c r="{ref}"><v>{value}</v></c>'.encode()
 
@@ -121,6 +157,16 @@ def make(out: Path, *, big: bool = True) -> dict[str, Path]:
     locked.write_text("a,b\n1,2\n", encoding="utf-8")
     locked.chmod(0)
     add("unreadable", locked)
+    add("ods_repeated_values", write_ods(out / "repeated.ods", {"来店登记": (
+        '<table:table-row table:number-rows-repeated="8000"><table:table-cell table:number-columns-repeated="8000" '
+        'office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell></table:table-row>')}))
+    add("ods_far_cell", write_ods(out / "far.ods", {"S": (
+        f'<table:table-row>{ODS_VALUE}</table:table-row><table:table-row table:number-rows-repeated="1048574">'
+        '<table:table-cell/></table:table-row><table:table-row><table:table-cell table:number-columns-repeated='
+        f'"16383"/>{ODS_VALUE}</table:table-row>')}))
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "producer_libreoffice.xls"
+    add("xls_far_column", patch_first_xls_cell(fixture, out / "far_column.xls", 0xFFFF, 0x3FFF))
+    add("xls_last_cell", patch_first_xls_cell(fixture, out / "last_cell.xls", 0xFFFF, 0xFF))
     if big:
         # ~17 MB on disk, a 1.9 GB sheet when unpacked: 20M numbers over 1M rows x 20 columns.
         add("gigabyte_sheet", write_xlsx(out / "gigabyte_sheet.xlsx", {"S": rows_of_cells(1_000_000, 20)}))
