@@ -23,13 +23,15 @@ CHUNK = 8 * 1024 * 1024
 
 # Fast path: every cell tag of the chunk starts `<c r="`; one findall gives the column letters and row
 # digits of the cells that are not closed at once (`<c r="D9" s="1"/>` is formatting only; calamine
-# skips it, and dragged formatting must not count).
-_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"[^>/]*>')
+# skips it, and dragged formatting must not count). calamine takes any number of letters, either case,
+# and any number of digits, so the pattern does too. A `>` or `/` inside an attribute value can only
+# make a cell count that should not: the box errs on the large side.
+_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*(?<!/)>')  # without letters or digits calamine refuses it
 # Exact path (cells without `r`, namespace prefixes, `r` not first): one token at a time.
 _TOKEN = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])([^>]*?)(/?)>")
-_ATTR_R = re.compile(rb'\br\s*=\s*["\']([A-Z]{0,3})(\d{0,7})["\']')
+_ATTR_R = re.compile(rb'\br\s*=\s*["\']([A-Za-z]*)(\d*)["\']')
 _ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
-_ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"[^>]*?\bt="e"[^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
+_ERROR_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*?\bt="e"[^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 _CHILD = re.compile(rb"\s*<(?!/)")
 
@@ -73,7 +75,7 @@ class SheetScan:
 
 def column_number(letters: bytes | str) -> int:
     n = 0
-    for ch in letters.encode() if isinstance(letters, str) else letters:
+    for ch in (letters.encode() if isinstance(letters, str) else letters).upper():
         n = n * 26 + ch - 64
     return n
 

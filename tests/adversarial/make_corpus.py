@@ -173,6 +173,46 @@ def make(out: Path, *, big: bool = True) -> dict[str, Path]:
     return files
 
 
+PEAK_MARK = "huifang-peak-bytes="
+# Runs a script and reports its own high-water mark: ru_maxrss of a child counts the parent's memory it
+# was forked from, VmHWM counts only what the new program touched.
+_PEAK_WRAPPER = (
+    "import atexit, runpy, sys\n"
+    "def peak():\n"
+    "    try:\n"
+    "        kb = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "        sys.stderr.write('\\n%s%d\\n' % (MARK, int(kb) * 1024))\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "atexit.register(peak)\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+def run_measured(command: list[str], cwd: Path, timeout: float = 120) -> tuple[int, str, str, float, int | None]:
+    """Run ``[*prefix, python, script, *args]``: (exit code, stdout, stderr, seconds, peak resident bytes).
+
+    The peak is the program's own (Linux /proc VmHWM); None where /proc is missing.
+    """
+    import subprocess  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    python = next(i for i, part in enumerate(command) if part.endswith(("python", "python3")) or "python" in Path(part).name)
+    wrapped = [*command[:python + 1], "-c", _PEAK_WRAPPER.replace("MARK", repr(PEAK_MARK)), *command[python + 1:]]
+    started = time.monotonic()
+    done = subprocess.run(wrapped, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    seconds = time.monotonic() - started
+    peak = None
+    err_lines = []
+    for line in done.stderr.splitlines():
+        if line.startswith(PEAK_MARK):
+            peak = int(line[len(PEAK_MARK):])
+        else:
+            err_lines.append(line)
+    return done.returncode, done.stdout, "\n".join(err_lines), seconds, peak
+
+
 def _letters(n: int) -> str:
     text = ""
     while n > 0:
