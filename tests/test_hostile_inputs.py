@@ -248,3 +248,28 @@ def test_formula_errors_in_xls_and_ods_read_as_their_error_text(error_types_by_l
     assert rows[2][:2] == ["#NULL!", "#NULL!"] and rows[3][:2] == ["#DIV/0!", "#DIV/0!"]
     values = {v for row in rows.values() for v in row}
     assert {"#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"} <= values
+
+
+@pytest.mark.parametrize("chunk", [997, 1 << 20])
+@pytest.mark.parametrize("seed", range(12))
+def test_the_box_of_cells_in_any_order_matches_a_count_of_every_cell(tmp_path, monkeypatch, seed, chunk):
+    import io
+    import random
+
+    from scripts.sources import xlsx_scan
+    from scripts.sources.xlsx_scan import column_letters
+
+    monkeypatch.setattr(xlsx_scan, "CHUNK", chunk)  # many chunks cut anywhere, or one
+    rng = random.Random(seed)
+    cells = [(rng.randint(1, 3000), rng.randint(1, 800)) for _ in range(rng.randint(1, 400))]
+    if seed % 2:
+        cells.sort()  # as producers write them
+    rows = [f'<row r="{r}"><c r="{column_letters(c)}{r}"><v>1</v></c><c r="{column_letters(c + 1)}{r}" s="1"/></row>'
+            for r, c in cells]
+    if seed % 3 == 0:
+        rows.insert(rng.randrange(len(rows) + 1), '<row r="7"><c r="c7"><v>2</v></c></row>')  # lower case
+        cells.append((7, 3))
+    xml = b'<worksheet><sheetData>' + "".join(rows).encode() + b"</sheetData></worksheet>"
+    scan = scan_sheet(io.BytesIO(xml), max_cells=10**12)
+    expected = (min(r for r, _ in cells), max(r for r, _ in cells), min(c for _, c in cells), max(c for _, c in cells))
+    assert (scan.first_row, scan.last_row, scan.first_col, scan.last_col) == expected

@@ -11,6 +11,7 @@ read as a blank cell; the scan returns their text (``#N/A``) so the reader can p
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import zipfile
@@ -159,7 +160,7 @@ _SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b[^>]*?(/?)>")
 
 def _last_tag(data: bytes) -> int:
     """Where to cut a chunk: before its last cell or row tag, so a cell and its value stay together."""
-    window = max(0, len(data) - (1 << 20))
+    window = max(0, len(data) - 65536)
     last = None
     for last in re.finditer(rb"<(?:[A-Za-z_][\w.-]*:)?(?:c|/?row)[\s>/]", data[window:]):
         pass
@@ -176,12 +177,13 @@ def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
     if data.count(b'<c r="') != data.count(b"<c") or b":c" in data or last < 0:
         _scan_exact(data, scan, state)
         return
-    found = _CELL.findall(data)
-    if found:
-        numbers = list(map(int, map(itemgetter(1), found)))
-        widths = sorted(map(column_number, set(map(itemgetter(0), found))))
-        scan.add(min(numbers), widths[0])
-        scan.add(max(numbers), widths[-1])
+    if not _grow_to_fit(data, scan):
+        found = _CELL.findall(data)
+        if found:
+            numbers = list(map(int, map(itemgetter(1), found)))
+            widths = sorted(map(column_number, set(map(itemgetter(0), found))))
+            scan.add(min(numbers), widths[0])
+            scan.add(max(numbers), widths[-1])
     ref = _ATTR_R.search(data, last)
     assert ref is not None
     state[0], state[1] = int(ref.group(2)) - 1, column_number(ref.group(1))
@@ -193,6 +195,86 @@ def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
             value = _VALUE.search(body)
             if value:
                 scan.errors[(int(digits), column_number(letters))] = value.group(1).decode("ascii", "replace")
+
+
+MAX_GROWS = 64
+
+
+def _grow_to_fit(data: bytes, scan: SheetScan) -> bool:
+    """Grow the box over the chunk's value cells by searching only for cells outside it.
+
+    A log written row after row has its columns in the box after the header row and its rows between
+    the chunk's first and last value cells, so one regex search that finds nothing settles the chunk:
+    about a fifth of the cost of reading every reference. False (the caller reads every reference) for
+    references spelt unusually, or when the box had to grow more than MAX_GROWS times.
+    """
+    first = _CELL.search(data)
+    if first is None:
+        return True
+    scan.add(int(first.group(2)), column_number(first.group(1)))
+    tail = max(0, len(data) - 65536)
+    last = None
+    for last in _CELL.finditer(data, tail):
+        pass
+    if last is not None:
+        scan.add(int(last.group(2)), column_number(last.group(1)))
+    position = 0
+    for _ in range(MAX_GROWS):
+        outside = _outside(scan.first_row, scan.last_row, scan.first_col, scan.last_col).search(data, position)
+        if outside is None:
+            return True
+        if outside.group(5):
+            return False
+        scan.add(int(outside.group(2) or outside.group(4)), column_number(outside.group(1) or outside.group(3)))
+        position = outside.end()
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _outside(first_row: int, last_row: int, first_col: int, last_col: int) -> re.Pattern[bytes]:
+    """A value cell whose reference lies outside the box (upper-case letters, no leading zeros).
+
+    Groups: 1-2 letters and digits of a cell outside by its row, 3-4 of one outside by its column,
+    5 a reference spelt in lower case or with leading zeros (the caller then reads every reference).
+    """
+    rows_out = "|".join(p for p in (_digits_above(str(last_row)), _digits_below(str(first_row))) if p) or "(?!)"
+    cols_out = "|".join(p for p in (_letters_above(column_letters(last_col)),
+                                    _letters_below(column_letters(first_col))) if p) or "(?!)"
+    return re.compile(f'<c r="(?:(?:([A-Z]+)((?:{rows_out}))|((?:{cols_out}))(\\d+))"[^>]*(?<!/)>'
+                      f"|([A-Z]*[a-z]|[A-Za-z]+0))".encode())
+
+
+def _digits_above(n: str) -> str:
+    parts = [f"[1-9]\\d{{{len(n)},}}"]
+    for i, ch in enumerate(n):
+        if ch != "9":
+            parts.append(f"{n[:i]}[{int(ch) + 1}-9]" + (f"\\d{{{len(n) - i - 1}}}" if len(n) - i - 1 else ""))
+    return "|".join(parts)
+
+
+def _digits_below(n: str) -> str:
+    parts = [f"[1-9]\\d{{0,{len(n) - 2}}}"] if len(n) >= 2 else []
+    for i, ch in enumerate(n):
+        low = 1 if i == 0 else 0
+        if int(ch) > low:
+            parts.append(f"{n[:i]}[{low}-{int(ch) - 1}]" + (f"\\d{{{len(n) - i - 1}}}" if len(n) - i - 1 else ""))
+    return "|".join(parts)
+
+
+def _letters_above(s: str) -> str:
+    parts = [f"[A-Z]{{{len(s) + 1},}}"]
+    for i, ch in enumerate(s):
+        if ch != "Z":
+            parts.append(f"{s[:i]}[{chr(ord(ch) + 1)}-Z]" + (f"[A-Z]{{{len(s) - i - 1}}}" if len(s) - i - 1 else ""))
+    return "|".join(parts)
+
+
+def _letters_below(s: str) -> str:
+    parts = [f"[A-Z]{{1,{len(s) - 1}}}"] if len(s) >= 2 else []
+    for i, ch in enumerate(s):
+        if ch != "A":
+            parts.append(f"{s[:i]}[A-{chr(ord(ch) - 1)}]" + (f"[A-Z]{{{len(s) - i - 1}}}" if len(s) - i - 1 else ""))
+    return "|".join(parts)
 
 
 def _scan_exact(data: bytes, scan: SheetScan, state: list[int]) -> None:
