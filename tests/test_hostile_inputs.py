@@ -273,3 +273,36 @@ def test_the_box_of_cells_in_any_order_matches_a_count_of_every_cell(tmp_path, m
     scan = scan_sheet(io.BytesIO(xml), max_cells=10**12)
     expected = (min(r for r, _ in cells), max(r for r, _ in cells), min(c for _, c in cells), max(c for _, c in cells))
     assert (scan.first_row, scan.last_row, scan.first_col, scan.last_col) == expected
+
+
+MACRO_SHEETS = CORPUS / "sheetjs" / "BlankSheetTypes.xlsm"
+
+
+@pytest.mark.skipif(not MACRO_SHEETS.exists(), reason="shared corpus not present")
+def test_the_openpyxl_fallback_is_bounded_too(tmp_path):
+    # calamine refuses workbooks with Excel 4 macro sheets; openpyxl reads them, and would pad every row
+    # of a sheet spanning A1:XFD1048576.
+    from tests.adversarial.make_corpus import _rewrite
+
+    path = tmp_path / "macro.xlsm"
+    shutil.copy(MACRO_SHEETS, path)
+    far = b'<row r="1">' + cell("A1") + b'</row><row r="1048576">' + cell("XFD1048576") + b"</row>"
+    _rewrite(path, "xl/worksheets/sheet1.xml",
+             lambda xml: xml[:xml.index(b"<sheetData")] + b"<sheetData>" + far + b"</sheetData>"
+             + xml[xml.index(b"</sheetData>") + len(b"</sheetData>"):] if b"</sheetData>" in xml
+             else xml.replace(b"<sheetData/>", b"<sheetData>" + far + b"</sheetData>"))
+    book = read_workbook(path)
+    with pytest.raises(SourceError, match="spans A1:XFD1048576"):
+        for sheet in book.sheets:
+            list(sheet.read().rows)
+
+
+PROTECTED_XLS = CORPUS / "sheetjs" / "password_2002_128_strong.xls"
+
+
+@pytest.mark.skipif(not PROTECTED_XLS.exists(), reason="shared corpus not present")
+@pytest.mark.parametrize("name", ["客服.xls", "客服.xlsx", "客服.XLS"])
+def test_a_password_protected_xls_keeps_its_message_whatever_its_name(tmp_path, name):
+    shutil.copy(PROTECTED_XLS, tmp_path / name)
+    with pytest.raises(SourceError, match="password-protected; save an unprotected copy"):
+        read_workbook(tmp_path / name)

@@ -76,7 +76,7 @@ def _read(path: Path, name: str) -> Workbook:
     else:
         raise SourceError(name, "this is not a spreadsheet file (neither Excel, WPS nor OpenDocument)")
     try:
-        return _read_calamine(path, name, epoch1904, _opens_by_extension(suffix, kind, path), measured)
+        return _read_calamine(path, name, epoch1904, _opens_by_extension(path.suffix, kind, path), measured)
     except calamine.PasswordError as exc:
         raise SourceError(name, "the workbook is password-protected; save an unprotected copy") from exc
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as exc:
@@ -92,9 +92,10 @@ def _short(exc: BaseException) -> str:
 
 
 def _opens_by_extension(suffix: str, kind: str, path: Path) -> bool:
-    """Whether calamine, which picks its parser by extension, will pick the one the content needs."""
+    """Whether calamine, which picks its parser by extension (lower case only), will pick the one the content
+    needs; otherwise it is handed the bytes and tries each parser (losing the reason the right one gives)."""
     if kind == "cfb":
-        return suffix in (".xls", ".xlt")
+        return suffix == ".xls"
     with zipfile.ZipFile(path) as archive:
         ods = "content.xml" in archive.namelist()
     return suffix == ".ods" if ods else suffix in (".xlsx", ".xlsm", ".xltx")
@@ -118,7 +119,9 @@ def _measure_xls(path: Path, name: str) -> dict[str, SheetScan] | None:
     """The worksheets of an .xls measured before calamine opens it (it reads them all at once)."""
     try:
         stream = workbook_stream(str(path))
-        return scan_xls(stream) if stream is not None else None
+        if stream is None:
+            return None
+        measured = scan_xls(stream)
     except XlsTooLarge as exc:
         if exc.declared:
             raise SourceError(name, f"sheet {exc.title!r} declares a size of {exc.scan.span}, which no .xls sheet "
@@ -127,6 +130,9 @@ def _measure_xls(path: Path, name: str) -> dict[str, SheetScan] | None:
     except Exception as exc:  # noqa: BLE001  (olefile raises OSError and several others for damaged containers)
         raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); open it in Excel or WPS and "
                                 "save it as .xlsx") from exc
+    if measured is None:  # calamine would say so too, but not when the name hides that it is an .xls
+        raise SourceError(name, "the workbook is password-protected; save an unprotected copy")
+    return measured
 
 
 def _too_large(name: str, title: str, big: SheetScan) -> SourceError:
@@ -234,8 +240,11 @@ def _read_openpyxl(path: Path, name: str, cause: BaseException) -> Workbook:
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise SourceError(name, f"the workbook cannot be read ({_short(cause)}; {_short(exc)}); save it again as .xlsx") from exc
 
+    archive, parts = _worksheet_parts(path)
+
     def reader(ws: Any) -> Callable[[], Grid]:
         def read() -> Grid:
+            _measure(archive, name, ws.title, parts, None)()  # openpyxl pads rows across the box too
             # Dimensions written by some producers claim 1,048,576 rows; read what is really there.
             ws.reset_dimensions()
             return Grid(rows=_quietly(enumerate(ws.iter_rows(values_only=True), start=1)))

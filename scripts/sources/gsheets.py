@@ -52,8 +52,9 @@ class SheetsSession(requests.Session):
     """A requests session for gspread: bounded retries with jitter, a total deadline on every attempt.
 
     ``inner`` does the HTTP (google-auth's AuthorizedSession in production, a plain session in
-    tests); ``base_url`` points the Sheets API elsewhere (a local test server). ``deadline`` is the
-    most one attempt may take, answer and body included (default: the two timeouts added up).
+    tests); ``base_url`` points the Sheets API elsewhere (a local test server). ``timeout`` bounds
+    each socket read; ``deadline`` is the most one attempt may take, answer and body included
+    (default: four read timeouts, 120 s for the configured 30, room for a 30 MB reply on a slow line).
     """
 
     def __init__(self, inner: requests.Session | None = None, *, base_url: str | None = None,
@@ -65,8 +66,8 @@ class SheetsSession(requests.Session):
         self.inner = inner or requests.Session()
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
-        self.deadline = deadline if deadline is not None else (
-            float(sum(timeout)) if isinstance(timeout, tuple) else float(timeout))
+        self.deadline = deadline if deadline is not None else 4.0 * (
+            timeout[1] if isinstance(timeout, tuple) else timeout)
         self.retries = retries
         self.backoff = backoff
         self.max_retry_after = max_retry_after
