@@ -306,3 +306,15 @@ def test_a_password_protected_xls_keeps_its_message_whatever_its_name(tmp_path, 
     shutil.copy(PROTECTED_XLS, tmp_path / name)
     with pytest.raises(SourceError, match="password-protected; save an unprotected copy"):
         read_workbook(tmp_path / name)
+
+
+def test_a_sheet_the_workbook_xml_does_not_map_is_still_measured(tmp_path, monkeypatch):
+    # Should a title ever decode differently here than in calamine, every worksheet part is measured.
+    from scripts.sources import excel
+
+    monkeypatch.setattr(excel, "worksheet_parts", lambda archive: {})
+    path = write_xlsx(tmp_path / "odd.xlsx", {"S": b'<row r="1">' + cell("A1") + b'</row><row r="1048576">'
+                                              + cell("XFD1048576") + b"</row>"})
+    book = read_workbook(path)
+    with pytest.raises(SourceError, match="sheet 'S' spans A1:XFD1048576"):
+        list(book.sheets[0].read().rows)

@@ -181,11 +181,19 @@ def _worksheet_parts(path: Path) -> tuple[zipfile.ZipFile | None, dict[str, str]
 
 def _measure(archive: zipfile.ZipFile | None, name: str, title: str, parts: dict[str, str],
              measured: dict[str, SheetScan] | None) -> Callable[[], SheetScan | None]:
-    """How the reader of one sheet learns its box and error cells: scanned now (.ods), on demand (.xlsx)."""
+    """How the reader of one sheet learns its box and error cells: scanned now (.ods, .xls), on demand (.xlsx)."""
     part = parts.get(title)
     if archive is not None and part is not None:
         return lambda: _scan(archive, name, title, part)
+    if archive is not None:  # a title the workbook's XML did not map to a part: measure every worksheet
+        return lambda: _scan_all(archive, name, title)
     return lambda: (measured or {}).get(title)
+
+
+def _scan_all(archive: zipfile.ZipFile, name: str, title: str) -> None:
+    for member in archive.namelist():
+        if "worksheets/" in member and member.endswith(".xml"):
+            _scan(archive, name, title, member)
 
 
 def _calamine_reader(book: Any, title: str, name: str, measure: Callable[[], SheetScan | None]) -> Callable[[], Grid]:

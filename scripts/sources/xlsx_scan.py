@@ -32,7 +32,7 @@ _CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*(?<!/)>')  # without letters o
 _TOKEN = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])([^>]*?)(/?)>")
 _ATTR_R = re.compile(rb'\br\s*=\s*["\']([A-Za-z]*)(\d*)["\']')
 _ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
-_ERROR_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*?\bt="e"[^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
+_ERROR_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*?\bt=["\']e["\'][^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 _CHILD = re.compile(rb"\s*<(?!/)")
 
@@ -190,7 +190,7 @@ def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
     ended = data.count(b"</row>", last)
     if ended:
         state[0], state[1] = state[0] + ended, 0
-    if b't="e"' in data:
+    if b't="e"' in data or b"t='e'" in data:
         for letters, digits, body in _ERROR_CELL.findall(data):
             value = _VALUE.search(body)
             if value:
