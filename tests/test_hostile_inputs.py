@@ -318,3 +318,21 @@ def test_a_sheet_the_workbook_xml_does_not_map_is_still_measured(tmp_path, monke
     book = read_workbook(path)
     with pytest.raises(SourceError, match="sheet 'S' spans A1:XFD1048576"):
         list(book.sheets[0].read().rows)
+
+
+def test_error_cells_land_in_their_cells_when_the_table_starts_off_a1(tmp_path):
+    from tests.adversarial.make_corpus import write_ods
+
+    xlsx = write_xlsx(tmp_path / "off.xlsx", {"S": b'<row r="4"><c r="C4"><v>1</v></c></row>'
+                                              b'<row r="5"><c r="D5" t="e"><v>#REF!</v></c></row>'})
+    ods = write_ods(tmp_path / "off.ods", {"S": (
+        '<table:table-row table:number-rows-repeated="3"><table:table-cell/></table:table-row>'
+        '<table:table-row><table:table-cell table:number-columns-repeated="2"/>'
+        '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell>'
+        '</table:table-row><table:table-row><table:table-cell table:number-columns-repeated="3"/>'
+        '<table:table-cell table:formula="of:=#REF!" office:value-type="string" office:string-value="" '
+        'calcext:value-type="error"><text:p>#REF!</text:p></table:table-cell></table:table-row>')})
+    for path in (xlsx, ods):
+        grid = read_workbook(path).sheets[0].read()
+        cells = {(n, grid.first_col + j + 1): v for n, values in grid.rows for j, v in enumerate(values) if v != ""}
+        assert cells == {(4, 3): 1, (5, 4): "#REF!"}, path.suffix
