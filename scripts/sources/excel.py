@@ -2,6 +2,10 @@
 
 python-calamine reads (it is 6-15x faster than openpyxl on a 100k-row log); openpyxl in read-only
 mode takes over for .xlsx/.xlsm files calamine refuses (macro sheets, some exotic producers).
+Before either sees a file, guard.py checks the container (zip bombs, DTDs, encryption) and
+xlsx_scan/ods_scan/xls_scan measure the box of every sheet from its cells: calamine makes a dense
+grid of it, so one far-away cell could cost gigabytes. The scans also note formula error cells,
+which calamine reads as '', and the reader puts their text (#N/A) back.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ def _read(path: Path, name: str) -> Workbook:
     measured: dict[str, SheetScan] | None = None
     if kind == "zip":
         epoch1904 = check_zip(path, name)
-        measured = _measure_ods(path, name)
+        measured = _measure_zip(path, name)
     elif kind == "cfb":
         check_cfb(path, name)
         measured = _measure_xls(path, name)
@@ -81,7 +85,7 @@ def _read(path: Path, name: str) -> Workbook:
         raise SourceError(name, "the workbook is password-protected; save an unprotected copy") from exc
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as exc:
         if suffix in OPENPYXL_FALLBACK and kind == "zip":
-            return _read_openpyxl(path, name, exc)
+            return _read_openpyxl(path, name, exc, measured or {})
         raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); if it has a password save an "
                                 "unprotected copy, otherwise open it in Excel or WPS and save it as .xlsx") from exc
 
@@ -101,17 +105,36 @@ def _opens_by_extension(suffix: str, kind: str, path: Path) -> bool:
     return suffix == ".ods" if ods else suffix in (".xlsx", ".xlsm", ".xltx")
 
 
-def _measure_ods(path: Path, name: str) -> dict[str, SheetScan] | None:
-    """The tables of an .ods measured before calamine opens it (it reads them all at once); None otherwise."""
+def _measure_zip(path: Path, name: str) -> dict[str, SheetScan]:
+    """Every worksheet of an .xlsx or table of an .ods measured before calamine opens the file.
+
+    One pass over the zip, closed again before calamine opens it: an .ods is read whole at opening;
+    an .xlsx sheet by sheet, but nearly every sheet is read to find its table, and a zip reopened per
+    sheet costs its central directory each time (30 s for a workbook of 2,000 sheets).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
-            if "content.xml" not in archive.namelist():
-                return None
-            with archive.open("content.xml") as stream:
-                return scan_ods(stream)
+            if "content.xml" in archive.namelist():
+                with archive.open("content.xml") as stream:
+                    return scan_ods(stream)
+            parts = worksheet_parts(archive)
+            titles = {part: title for title, part in parts.items()}
+            # Parts no title maps to are measured too: a title decoded differently here than in calamine
+            # must not let a sheet through unmeasured.
+            members = sorted(set(parts.values()) | {m for m in archive.namelist()
+                                                    if "worksheets/" in m and m.endswith(".xml")})
+            measured = {}
+            for part in members:
+                title = titles.get(part, part)
+                try:
+                    with archive.open(part) as stream:
+                        measured[title] = scan_sheet(stream)
+                except TooLarge as exc:
+                    raise _too_large(name, title, exc.scan) from exc
+            return measured
     except OdsTooLarge as exc:
         raise _too_large(name, exc.table, exc.scan) from exc
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error, KeyError) as exc:
         raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
 
 
@@ -148,57 +171,21 @@ def _read_calamine(path: Path, name: str, epoch1904: bool, by_extension: bool = 
     else:  # an .xlsx saved as .xls and the like: calamine then looks at the content
         with path.open("rb") as fh:
             book = calamine.CalamineWorkbook.from_filelike(fh)
-    archive, parts = _worksheet_parts(path) if measured is None else (None, {})
     sheets = []
     for meta in book.sheets_metadata:
         if meta.typ != calamine.SheetTypeEnum.WorkSheet:
             continue
         sheets.append(Sheet(
             title=meta.name,
-            read=_calamine_reader(book, meta.name, name, _measure(archive, name, meta.name, parts, measured)),
+            read=_calamine_reader(book, meta.name, name, (measured or {}).get(meta.name)),
             hidden=meta.visible != calamine.SheetVisibleEnum.Visible,
             epoch1904=epoch1904,
         ))
     return Workbook(name=name, path=str(path), sheets=tuple(sheets))
 
 
-def _worksheet_parts(path: Path) -> tuple[zipfile.ZipFile | None, dict[str, str]]:
-    """The open zip of an .xlsx and its title -> worksheet part; (None, {}) for other formats.
-
-    The zip stays open with the workbook (as calamine keeps its file): reopening it per sheet would
-    read the central directory again each time, which for a workbook of 2,000 sheets took 30 s.
-    """
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        return None, {}
-    try:
-        return archive, worksheet_parts(archive)
-    except (zipfile.BadZipFile, OSError, KeyError, EOFError, zlib.error):
-        archive.close()
-        return None, {}
-
-
-def _measure(archive: zipfile.ZipFile | None, name: str, title: str, parts: dict[str, str],
-             measured: dict[str, SheetScan] | None) -> Callable[[], SheetScan | None]:
-    """How the reader of one sheet learns its box and error cells: scanned now (.ods, .xls), on demand (.xlsx)."""
-    part = parts.get(title)
-    if archive is not None and part is not None:
-        return lambda: _scan(archive, name, title, part)
-    if archive is not None:  # a title the workbook's XML did not map to a part: measure every worksheet
-        return lambda: _scan_all(archive, name, title)
-    return lambda: (measured or {}).get(title)
-
-
-def _scan_all(archive: zipfile.ZipFile, name: str, title: str) -> None:
-    for member in archive.namelist():
-        if "worksheets/" in member and member.endswith(".xml"):
-            _scan(archive, name, title, member)
-
-
-def _calamine_reader(book: Any, title: str, name: str, measure: Callable[[], SheetScan | None]) -> Callable[[], Grid]:
+def _calamine_reader(book: Any, title: str, name: str, scan: SheetScan | None) -> Callable[[], Grid]:
     def read() -> Grid:
-        scan = measure()
         try:
             sheet = book.get_sheet_by_name(title)
             data = sheet.to_python(skip_empty_area=True)
@@ -211,16 +198,6 @@ def _calamine_reader(book: Any, title: str, name: str, measure: Callable[[], She
         return Grid(rows=((first_row + i + 1, values) for i, values in enumerate(data)), first_col=first_col)
 
     return read
-
-
-def _scan(archive: zipfile.ZipFile, name: str, title: str, part: str) -> SheetScan:
-    try:
-        with archive.open(part) as stream:
-            return scan_sheet(stream)
-    except TooLarge as exc:
-        raise _too_large(name, title, exc.scan) from exc
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-        raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
 
 
 def _count(cells: int) -> str:
@@ -238,7 +215,8 @@ def _put_back_errors(data: list[list[Any]], errors: dict[tuple[int, int], str], 
             data[i][j] = text
 
 
-def _read_openpyxl(path: Path, name: str, cause: BaseException) -> Workbook:
+def _read_openpyxl(path: Path, name: str, cause: BaseException, measured: dict[str, SheetScan]) -> Workbook:
+    """Every sheet was measured before (openpyxl would pad each row across a sheet's box, too)."""
     import openpyxl  # noqa: PLC0415  (only for the files calamine refuses)
 
     try:
@@ -248,11 +226,8 @@ def _read_openpyxl(path: Path, name: str, cause: BaseException) -> Workbook:
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise SourceError(name, f"the workbook cannot be read ({_short(cause)}; {_short(exc)}); save it again as .xlsx") from exc
 
-    archive, parts = _worksheet_parts(path)
-
     def reader(ws: Any) -> Callable[[], Grid]:
         def read() -> Grid:
-            _measure(archive, name, ws.title, parts, None)()  # openpyxl pads rows across the box too
             # Dimensions written by some producers claim 1,048,576 rows; read what is really there.
             ws.reset_dimensions()
             return Grid(rows=_quietly(enumerate(ws.iter_rows(values_only=True), start=1)))
