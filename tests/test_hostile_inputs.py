@@ -333,3 +333,27 @@ def test_error_cells_land_in_their_cells_when_the_table_starts_off_a1(tmp_path):
         grid = read_workbook(path).sheets[0].read()
         cells = {(n, grid.first_col + j + 1): v for n, values in grid.rows for j, v in enumerate(values) if v != ""}
         assert cells == {(4, 3): 1, (5, 4): "#REF!"}, path.suffix
+
+
+@pytest.mark.parametrize("body", [
+    # the text "sheetData>" inside a cell does not end the measuring
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lt;/sheetData></t></is></c><c r="B1" t="inlineStr"><is><t>'
+    b'sheetData></t></is></c></row><row r="1048576">' + cell("XFD1048576") + b"</row>",
+    # a ">" inside an attribute value does not hide the r written after it
+    b'<row r="1">' + cell("A1") + b'</row><row r="2"><c s="1" x="a>b" r="XFD1048576"><v>1</v></c></row>',
+])
+def test_text_or_attributes_holding_a_bracket_do_not_hide_a_far_cell(tmp_path, body):
+    path = write_xlsx(tmp_path / "sly.xlsx", {"S": body})
+    with pytest.raises(SourceError, match="spans A1:XFD1048576"):
+        read_workbook(path)
+
+
+def test_an_ods_attribute_holding_a_bracket_does_not_hide_repeated_values(tmp_path):
+    from tests.adversarial.make_corpus import write_ods
+
+    path = write_ods(tmp_path / "sly.ods", {"S": (
+        '<table:table-row table:number-rows-repeated="8000"><table:table-cell table:style-name="a>b" '
+        'table:number-columns-repeated="8000" office:value-type="float" office:value="1"><text:p>1</text:p>'
+        "</table:table-cell></table:table-row>")})
+    with pytest.raises(SourceError, match="spans A1:KUR8000"):
+        read_workbook(path)

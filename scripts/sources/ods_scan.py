@@ -14,7 +14,9 @@ from typing import IO
 
 from .xlsx_scan import CHUNK, MAX_CELLS, SheetScan, TooLarge
 
-_TOKEN = re.compile(rb"<(/?)table:(table|table-row|table-cell|covered-table-cell)(?=[\s>/])([^>]*?)(/?)>")
+# Attribute values may hold ">" (quick-xml, calamine's parser, reads them whole): so does the pattern.
+_TOKEN = re.compile(rb"""<(/?)table:(table|table-row|table-cell|covered-table-cell)(?=[\s>/])"""
+                    rb"""((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
 _NAME = re.compile(rb'table:name\s*=\s*"([^"]*)"')
 _ROWS = re.compile(rb'table:number-rows-repeated\s*=\s*"(\d{1,10})"')
 _COLS = re.compile(rb'table:number-columns-repeated\s*=\s*"(\d{1,10})"')

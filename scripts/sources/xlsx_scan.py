@@ -29,7 +29,7 @@ CHUNK = 8 * 1024 * 1024
 # make a cell count that should not: the box errs on the large side.
 _CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*(?<!/)>')  # without letters or digits calamine refuses it
 # Exact path (cells without `r`, namespace prefixes, `r` not first): one token at a time.
-_TOKEN = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])([^>]*?)(/?)>")
+_TOKEN = re.compile(rb"""<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
 _ATTR_R = re.compile(rb'\br\s*=\s*["\']([A-Za-z]*)(\d*)["\']')
 _ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
 _ERROR_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*?\bt=["\']e["\'][^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
@@ -144,9 +144,9 @@ def scan_sheet(stream: IO[bytes], max_cells: int = MAX_CELLS) -> SheetScan:
             else:
                 state[2] = 1
                 data = data[start.end():]
-        end = data.find(b"sheetData>")
-        if end >= 0:
-            data, chunk = data[:end], b""
+        end = _SHEET_DATA_END.search(data)  # text may hold "sheetData>", never "</"
+        if end is not None:
+            data, chunk = data[:end.start()], b""
         if data:
             _scan_chunk(data, scan, state)
             if scan.cells > max_cells:
@@ -155,6 +155,7 @@ def scan_sheet(stream: IO[bytes], max_cells: int = MAX_CELLS) -> SheetScan:
             return scan
 
 
+_SHEET_DATA_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?sheetData\s*>")
 _SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b[^>]*?(/?)>")
 
 
