@@ -357,3 +357,11 @@ def test_an_ods_attribute_holding_a_bracket_does_not_hide_repeated_values(tmp_pa
         "</table:table-cell></table:table-row>")})
     with pytest.raises(SourceError, match="spans A1:KUR8000"):
         read_workbook(path)
+
+
+def test_an_xls_with_more_sheets_than_the_bound_is_refused(monkeypatch):
+    from scripts.sources import xls_scan
+
+    monkeypatch.setattr(xls_scan, "MAX_SHEETS", 1)  # the LibreOffice fixture has two worksheets
+    with pytest.raises(SourceError, match="more than 1 sheets"):
+        read_workbook(ROOT / "tests" / "fixtures" / "producer_libreoffice.xls")

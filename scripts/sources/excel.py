@@ -25,7 +25,7 @@ from ..errors import SourceError
 from . import Grid, Row, Sheet, Workbook
 from .guard import Retryable, check_cfb, check_zip, sniff
 from .ods_scan import OdsTooLarge, scan_ods
-from .xls_scan import XlsTooLarge, scan_xls, workbook_stream
+from .xls_scan import TooManySheets, XlsTooLarge, scan_xls, workbook_stream
 from .xlsx_scan import MAX_CELLS, SheetScan, TooLarge, scan_sheet, worksheet_parts
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".et", ".ett", ".xlt", ".xltx")
@@ -150,6 +150,9 @@ def _measure_xls(path: Path, name: str) -> dict[str, SheetScan] | None:
             raise SourceError(name, f"sheet {exc.title!r} declares a size of {exc.scan.span}, which no .xls sheet "
                                     "can have: the file is damaged or crafted; save it again from Excel as .xlsx") from exc
         raise _too_large(name, exc.title, exc.scan) from exc
+    except TooManySheets as exc:
+        raise SourceError(name, f"the workbook has more than {exc.bound:,} sheets; keep the logs in a workbook "
+                                "of their own") from exc
     except Exception as exc:  # noqa: BLE001  (olefile raises OSError and several others for damaged containers)
         raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); open it in Excel or WPS and "
                                 "save it as .xlsx") from exc

@@ -22,6 +22,15 @@ _BOOLERR, _FORMULA = 0x0205, 0x0006
 # What calamine reserves from DIMENSIONS is address space it does not touch; a full BIFF8 sheet
 # (65,536 x 256) is fine, a declared 65,536 x 65,536 (171 GB) aborts the process.
 MAX_DECLARED = 65536 * 256
+# Each sheet is read from where its BOUNDSHEET record points; 400k of them pointing at one place would
+# make the reading quadratic (in calamine as well as here).
+MAX_SHEETS = 4096
+
+
+class TooManySheets(Exception):
+    def __init__(self, bound: int):
+        super().__init__(bound)
+        self.bound = bound
 
 
 class XlsTooLarge(TooLarge):
@@ -57,6 +66,8 @@ def scan_xls(stream: bytes, max_cells: int = MAX_CELLS) -> dict[str, SheetScan] 
             position, kind = struct.unpack_from("<I", stream, start)[0], stream[start + 5]
             if kind == 0:  # a worksheet (not a chart or macro sheet)
                 sheets.append((_title(stream[start + 6:end], biff8), position))
+                if len(sheets) > MAX_SHEETS:
+                    raise TooManySheets(MAX_SHEETS)
         elif typ == _FILEPASS:
             return None
         elif typ == _EOF:
