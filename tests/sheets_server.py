@@ -76,6 +76,7 @@ class Raw:
     headers: dict[str, str] = field(default_factory=dict)
     trickle: float = 0.0  # seconds between bytes of the body
     length: int | None = None  # Content-Length to announce (more than sent: a cut-off reply)
+    slow_header: int = 0  # bytes of an extra header sent one by one, `trickle` seconds apart
 
 
 CAPTIVE_PORTAL = Raw(b"<html><head><title>Sign in to Guest Wi-Fi</title></head><body>Accept the terms</body></html>")
@@ -177,6 +178,15 @@ class SheetsServer:
                     self.send_header("Content-Length", str(raw.length or len(raw.body)))
                     for name, value in raw.headers.items():
                         self.send_header(name, value)
+                    if raw.slow_header:
+                        self.flush_headers()
+                        for byte in b"X-Slow: " + b"a" * raw.slow_header + b"\r\n":
+                            if stopping.is_set():
+                                return
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(raw.trickle)
+                        raw = Raw(raw.body, raw.content_type, length=raw.length)
                     self.end_headers()
                     if not raw.trickle:
                         self.wfile.write(raw.body)

@@ -261,6 +261,17 @@ def test_a_server_trickling_its_reply_is_cut_off_at_the_deadline(sheets):
     assert SHOWROOM_KEY in str(info.value)
 
 
+def test_a_server_trickling_its_headers_is_cut_off_at_the_deadline(sheets):
+    import time
+
+    sheets.api.faults[:] = [(200, Raw(b"{}", "application/json", trickle=0.05, slow_header=10_000))] * 2
+    session = SheetsSession(base_url=sheets.url, timeout=(1, 1), deadline=1.0, retries=1, sleep=lambda s: None)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="did not answer within 1 s"):
+        read_google_sheet("展厅", SHOWROOM_KEY, session)
+    assert time.monotonic() - started < 4
+
+
 @pytest.mark.parametrize("header, waited", [
     ("7", 7.0),
     ("3600", 60.0),  # capped
