@@ -68,24 +68,49 @@ def tabs_from_xlsx(path: Path) -> list[dict[str, Any]]:
 
 
 @dataclass
+class Raw:
+    """A reply that is not Google's JSON, or not delivered as Google delivers it."""
+
+    body: bytes
+    content_type: str = "text/html; charset=UTF-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between bytes of the body
+    length: int | None = None  # Content-Length to announce (more than sent: a cut-off reply)
+    slow_header: int = 0  # bytes of an extra header sent one by one, `trickle` seconds apart
+
+
+CAPTIVE_PORTAL = Raw(b"<html><head><title>Sign in to Guest Wi-Fi</title></head><body>Accept the terms</body></html>")
+BAD_GATEWAY = Raw(b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>")
+
+
+@dataclass
 class SheetsApi:
     spreadsheets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
-    faults: list[Any] = field(default_factory=list)  # per request, in order: 429, 500, 403, 404, "timeout", None
+    # per request, in order: 429, 500, 403, 404, "timeout", None, or (status, Raw) for a reply as given
+    faults: list[Any] = field(default_factory=list)
+    token_faults: list[Any] = field(default_factory=list)  # the same, for the token endpoint
     delay: float = 1.5
     token: str | None = None  # when set, the OAuth token endpoint grants it and GETs must carry it
     authorizations: list[str] = field(default_factory=list)
 
-    def grant(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+    def grant(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any] | Raw]:
         """The OAuth2 token endpoint a service account's JWT is exchanged at."""
+        fault = self.token_faults.pop(0) if self.token_faults else None
+        if isinstance(fault, tuple):
+            return fault
+        if isinstance(fault, int):
+            return fault, {"error": "internal_failure", "error_description": "simulated"}
         if self.token is None or form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
         return 200, {"access_token": self.token, "expires_in": 3600, "token_type": "Bearer"}
 
-    def answer(self, method: str, url: str) -> tuple[int, dict[str, Any]]:
+    def answer(self, method: str, url: str) -> tuple[int, dict[str, Any] | Raw]:
         parsed = urlparse(url)
         self.requests.append((method, parsed.path))
         fault = self.faults.pop(0) if self.faults else None
+        if isinstance(fault, tuple):
+            return fault
         if fault == "timeout":
             time.sleep(self.delay)
         elif fault in (403, 404):
@@ -128,6 +153,7 @@ class SheetsServer:
     def __init__(self) -> None:
         self.api = SheetsApi()
         api = self.api
+        stopping = self.stopping = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
@@ -143,16 +169,38 @@ class SheetsServer:
                     return
                 self._reply(*api.answer("GET", self.path))
 
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode("utf-8")
+            def _reply(self, status: int, body: dict[str, Any] | Raw) -> None:
+                raw = body if isinstance(body, Raw) else Raw(json.dumps(body).encode("utf-8"),
+                                                             "application/json; charset=UTF-8")
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json; charset=UTF-8")
-                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Content-Type", raw.content_type)
+                    self.send_header("Content-Length", str(raw.length or len(raw.body)))
+                    for name, value in raw.headers.items():
+                        self.send_header(name, value)
+                    if raw.slow_header:
+                        self.flush_headers()
+                        for byte in b"X-Slow: " + b"a" * raw.slow_header + b"\r\n":
+                            if stopping.is_set():
+                                return
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(raw.trickle)
+                        raw = Raw(raw.body, raw.content_type, length=raw.length)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not raw.trickle:
+                        self.wfile.write(raw.body)
+                        return
+                    for i in range(len(raw.body)):
+                        if stopping.is_set():
+                            return
+                        self.wfile.write(raw.body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(raw.trickle)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+                if raw.length:
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -165,6 +213,7 @@ class SheetsServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -208,3 +208,118 @@ def test_rejected_credentials_are_a_source_error(tmp_path, sheets):
     session = SheetsSession(inner, base_url=sheets.url, timeout=(2, 2), sleep=lambda s: None, retries=1)
     with pytest.raises(SourceError, match="rejected the service-account credentials"):
         read_google_sheet("展厅", SHOWROOM_KEY, session)
+
+
+# --- Replies that are not what Google sends (issue #12): each is one line naming the spreadsheet. ---
+
+from tests.sheets_server import BAD_GATEWAY, CAPTIVE_PORTAL, Raw  # noqa: E402
+
+
+@pytest.mark.parametrize("fault", [
+    (200, CAPTIVE_PORTAL),  # a Wi-Fi sign-in page answering every request
+    (200, Raw(b'{"spreadsheetId": "1showroom", "sheets": [{"properties": {"ti', "application/json")),  # cut short
+    (200, Raw(b'["not", "a", "spreadsheet"]', "application/json")),
+])
+def test_a_reply_that_is_not_spreadsheet_data_is_a_source_error_naming_the_spreadsheet(sheets, fault):
+    sheets.api.faults[:] = [fault]
+    with pytest.raises(SourceError, match="was not spreadsheet data") as info:
+        read_google_sheet("展厅", SHOWROOM_KEY, session_for(sheets))
+    assert SHOWROOM_KEY in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_non_json_reply_does_not_stop_the_other_sources(tmp_path, sheets):
+    sheets.api.faults[:] = [(200, CAPTIVE_PORTAL)]
+    result = run_check(config(tmp_path, google=True), NOW, opener=opener_for(session_for(sheets)))
+    assert "not spreadsheet data" in result.sources[0].error
+    assert result.sources[1].error is None and result.findings
+    assert result.exit_code == 2
+
+
+def test_a_body_announced_longer_than_sent_is_retried_then_reported(sheets):
+    cut = Raw(b'{"spreadsheetId": "x"', "application/json", length=5000)
+    sheets.api.faults[:] = [(200, cut)] * 2
+    with pytest.raises(SourceError, match="could not be reached"):
+        read_google_sheet("展厅", SHOWROOM_KEY, session_for(sheets, retries=1))
+
+
+def test_a_gateway_error_page_is_reported_with_its_http_status(sheets):
+    sheets.api.faults[:] = [(502, BAD_GATEWAY)] * 3
+    with pytest.raises(SourceError) as info:
+        read_google_sheet("展厅", SHOWROOM_KEY, session_for(sheets, retries=2))
+    assert "HTTP 502" in str(info.value) and "-1" not in str(info.value) and SHOWROOM_KEY in str(info.value)
+
+
+def test_a_server_trickling_its_reply_is_cut_off_at_the_deadline(sheets):
+    import time
+
+    sheets.api.faults[:] = [(200, Raw(b"{" + b" " * 10_000 + b"}", "application/json", trickle=0.05))] * 2
+    session = SheetsSession(base_url=sheets.url, timeout=(1, 1), deadline=1.0, retries=1, sleep=lambda s: None)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="did not answer within 1 s") as info:
+        read_google_sheet("展厅", SHOWROOM_KEY, session)
+    assert time.monotonic() - started < 4  # two attempts of 1 s, not 10,000 bytes x 0.05 s
+    assert SHOWROOM_KEY in str(info.value)
+
+
+def test_a_server_trickling_its_headers_is_cut_off_at_the_deadline(sheets):
+    import time
+
+    sheets.api.faults[:] = [(200, Raw(b"{}", "application/json", trickle=0.05, slow_header=10_000))] * 2
+    session = SheetsSession(base_url=sheets.url, timeout=(1, 1), deadline=1.0, retries=1, sleep=lambda s: None)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="did not answer within 1 s"):
+        read_google_sheet("展厅", SHOWROOM_KEY, session)
+    assert time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("header, waited", [
+    ("7", 7.0),
+    ("3600", 60.0),  # capped
+    ("Fri, 27 Nov 2026 01:00:05 GMT", 5.0),  # an HTTP date, 5 s after the (injected) clock
+])
+def test_retry_after_is_honoured_up_to_a_cap(sheets, header, waited):
+    import datetime as dt_
+
+    sheets.api.faults[:] = [(429, Raw(b'{"error": {"code": 429, "message": "quota"}}', "application/json",
+                                      headers={"Retry-After": header}))]
+    waits = []
+    clock = dt_.datetime(2026, 11, 27, 1, 0, tzinfo=dt_.timezone.utc).timestamp
+    session = SheetsSession(base_url=sheets.url, timeout=(1, 1), sleep=waits.append, clock=clock)
+    book = read_google_sheet("展厅", SHOWROOM_KEY, session)
+    assert book.sheets and waits == [pytest.approx(waited)]
+
+
+def test_an_unauthorised_reply_names_the_spreadsheet(sheets):
+    sheets.api.faults[:] = [(401, Raw(b'{"error": {"code": 401, "message": "Request had invalid authentication '
+                                      b'credentials.", "status": "UNAUTHENTICATED"}}', "application/json"))]
+    with pytest.raises(SourceError, match=f"credentials for spreadsheet {SHOWROOM_KEY} \\(HTTP 401\\)"):
+        read_google_sheet("展厅", SHOWROOM_KEY, session_for(sheets))
+
+
+def test_a_failing_sign_in_service_is_not_called_rejected_credentials(tmp_path, sheets):
+    from scripts.sources.gsheets import credentials_session
+
+    sheets.api.token = "ya29.local-test-token"
+    sheets.api.token_faults[:] = [500] * 5  # google-auth tries the token endpoint 3 times itself
+    inner = credentials_session(service_account_file(tmp_path, f"{sheets.url}/token"), {})
+    session = SheetsSession(inner, base_url=sheets.url, timeout=(5, 5), sleep=lambda s: None, retries=0)
+    with pytest.raises(SourceError) as info:
+        read_google_sheet("展厅", SHOWROOM_KEY, session)
+    assert "sign-in service" in str(info.value) and "next run will try again" in str(info.value)
+    assert "rejected" not in str(info.value) and SHOWROOM_KEY in str(info.value)
+
+
+def test_formula_errors_from_sheets_are_invalid_values_like_in_excel(sheets):
+    from scripts.config import config_for_files
+
+    # No recorded reply holds an error cell; with UNFORMATTED_VALUE the API gives an error as its text.
+    sheets.api.spreadsheets["1errorsSPREADSHEETkeyDDDDDDDDD"] = [
+        {"sheetId": 1, "title": "来店", "index": 0, "hidden": False, "values": [
+            ["登记时间", "来访方式", "客户姓名", "联系电话", "信息来源", "销售顾问", "是否建卡"],
+            [46352.4375, "来店", "陈先生", "#N/A", "网络", "张伟", "是"],
+        ]},
+    ]
+    cfg = replace(config_for_files([]), sources=(replace(config_for_files([Path("x")]).sources[0], path=None,
+                                                          google_sheet="1errorsSPREADSHEETkeyDDDDDDDDD", name="表"),))
+    result = run_check(cfg, NOW, opener=opener_for(session_for(sheets)))
+    assert [(f.rule, f.location) for f in result.findings] == [("invalid_value", "来店!D2")]

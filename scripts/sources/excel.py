@@ -2,6 +2,10 @@
 
 python-calamine reads (it is 6-15x faster than openpyxl on a 100k-row log); openpyxl in read-only
 mode takes over for .xlsx/.xlsm files calamine refuses (macro sheets, some exotic producers).
+Before either sees a file, guard.py checks the container (zip bombs, DTDs, encryption) and
+xlsx_scan/ods_scan/xls_scan measure the box of every sheet from its cells: calamine makes a dense
+grid of it, so one far-away cell could cost gigabytes. The scans also note formula error cells,
+which calamine reads as '', and the reader puts their text (#N/A) back.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import csv
 import io
 import time
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -18,6 +24,9 @@ import python_calamine as calamine
 from ..errors import SourceError
 from . import Grid, Row, Sheet, Workbook
 from .guard import Retryable, check_cfb, check_zip, sniff
+from .ods_scan import OdsTooLarge, scan_ods
+from .xls_scan import TooManySheets, XlsTooLarge, scan_xls, workbook_stream
+from .xlsx_scan import MAX_CELLS, SheetScan, TooLarge, scan_sheet, worksheet_parts
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".et", ".ett", ".xlt", ".xltx")
 OPENPYXL_FALLBACK = (".xlsx", ".xlsm", ".xltx")
@@ -30,6 +39,10 @@ def read_workbook(path: Path, name: str | None = None, *, retries: int = 2,
     for attempt in range(retries + 1):
         try:
             return _read(path, name)
+        except PermissionError as exc:
+            raise SourceError(name, f"no permission to read {path}: let the account running huifang read it") from exc
+        except OSError as exc:
+            raise SourceError(name, f"cannot open the file ({exc.strerror or type(exc).__name__})") from exc
         except Retryable:
             if attempt == retries:
                 raise
@@ -42,6 +55,8 @@ def _read(path: Path, name: str) -> Workbook:
         raise SourceError(name, f"file not found: {path}")
     if path.is_dir():
         raise SourceError(name, f"{path} is a folder, not a workbook")
+    if not path.is_file():  # a pipe or a device would block the read or never end
+        raise SourceError(name, f"{path} is not a regular file")
     suffix = path.suffix.lower()
     if suffix == ".numbers":
         raise SourceError(name, "this is an Apple Numbers file; export it as .xlsx (File > Export To > Excel)")
@@ -51,26 +66,26 @@ def _read(path: Path, name: str) -> Workbook:
         return _read_csv(path, name)
     if suffix not in EXTENSIONS:
         raise SourceError(name, f"unsupported file type {suffix or '(none)'}; use .xlsx, .xls, .ods or .csv")
-    try:
-        kind = sniff(path)
-    except OSError as exc:
-        raise SourceError(name, f"cannot open the file ({exc.strerror})") from exc
+    kind = sniff(path)
     epoch1904 = False
+    measured: dict[str, SheetScan] | None = None
     if kind == "zip":
         epoch1904 = check_zip(path, name)
+        measured = _measure_zip(path, name)
     elif kind == "cfb":
         check_cfb(path, name)
+        measured = _measure_xls(path, name)
     elif path.stat().st_size == 0:
         raise Retryable(name, "the file is empty (is it still being saved?)")
     else:
         raise SourceError(name, "this is not a spreadsheet file (neither Excel, WPS nor OpenDocument)")
     try:
-        return _read_calamine(path, name, epoch1904)
+        return _read_calamine(path, name, epoch1904, _opens_by_extension(path.suffix, kind, path), measured)
     except calamine.PasswordError as exc:
         raise SourceError(name, "the workbook is password-protected; save an unprotected copy") from exc
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as exc:
         if suffix in OPENPYXL_FALLBACK and kind == "zip":
-            return _read_openpyxl(path, name, exc)
+            return _read_openpyxl(path, name, exc, measured or {})
         raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); if it has a password save an "
                                 "unprotected copy, otherwise open it in Excel or WPS and save it as .xlsx") from exc
 
@@ -80,22 +95,99 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
-def _read_calamine(path: Path, name: str, epoch1904: bool) -> Workbook:
-    book = calamine.CalamineWorkbook.from_path(str(path))
+def _opens_by_extension(suffix: str, kind: str, path: Path) -> bool:
+    """Whether calamine, which picks its parser by extension (lower case only), will pick the one the content
+    needs; otherwise it is handed the bytes and tries each parser (losing the reason the right one gives)."""
+    if kind == "cfb":
+        return suffix == ".xls"
+    with zipfile.ZipFile(path) as archive:
+        ods = "content.xml" in archive.namelist()
+    return suffix == ".ods" if ods else suffix in (".xlsx", ".xlsm", ".xltx")
+
+
+def _measure_zip(path: Path, name: str) -> dict[str, SheetScan]:
+    """Every worksheet of an .xlsx or table of an .ods measured before calamine opens the file.
+
+    One pass over the zip, closed again before calamine opens it: an .ods is read whole at opening;
+    an .xlsx sheet by sheet, but nearly every sheet is read to find its table, and a zip reopened per
+    sheet costs its central directory each time (30 s for a workbook of 2,000 sheets).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "content.xml" in archive.namelist():
+                with archive.open("content.xml") as stream:
+                    return scan_ods(stream)
+            parts = worksheet_parts(archive)
+            titles = {part: title for title, part in parts.items()}
+            # Parts no title maps to are measured too: a title decoded differently here than in calamine
+            # must not let a sheet through unmeasured.
+            members = sorted(set(parts.values()) | {m for m in archive.namelist()
+                                                    if "worksheets/" in m and m.endswith(".xml")})
+            measured = {}
+            for part in members:
+                title = titles.get(part, part)
+                try:
+                    with archive.open(part) as stream:
+                        measured[title] = scan_sheet(stream)
+                except TooLarge as exc:
+                    raise _too_large(name, title, exc.scan) from exc
+            return measured
+    except OdsTooLarge as exc:
+        raise _too_large(name, exc.table, exc.scan) from exc
+    except (zipfile.BadZipFile, EOFError, zlib.error, KeyError) as exc:
+        raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
+
+
+def _measure_xls(path: Path, name: str) -> dict[str, SheetScan] | None:
+    """The worksheets of an .xls measured before calamine opens it (it reads them all at once)."""
+    try:
+        stream = workbook_stream(str(path))
+        if stream is None:
+            return None
+        measured = scan_xls(stream)
+    except XlsTooLarge as exc:
+        if exc.declared:
+            raise SourceError(name, f"sheet {exc.title!r} declares a size of {exc.scan.span}, which no .xls sheet "
+                                    "can have: the file is damaged or crafted; save it again from Excel as .xlsx") from exc
+        raise _too_large(name, exc.title, exc.scan) from exc
+    except TooManySheets as exc:
+        raise SourceError(name, f"the workbook has more than {exc.bound:,} sheets; keep the logs in a workbook "
+                                "of their own") from exc
+    except Exception as exc:  # noqa: BLE001  (olefile raises OSError and several others for damaged containers)
+        raise SourceError(name, f"the workbook cannot be read ({_short(exc)}); open it in Excel or WPS and "
+                                "save it as .xlsx") from exc
+    if measured is None:  # calamine would say so too, but not when the name hides that it is an .xls
+        raise SourceError(name, "the workbook is password-protected; save an unprotected copy")
+    return measured
+
+
+def _too_large(name: str, title: str, big: SheetScan) -> SourceError:
+    return SourceError(name, f"sheet {title!r} spans {big.span} ({_count(big.cells)} cells), more than "
+                             f"{_count(MAX_CELLS)} can be read safely: delete the stray cells far from the table "
+                             "(Ctrl+End shows the last one) or move the table to a workbook of its own")
+
+
+def _read_calamine(path: Path, name: str, epoch1904: bool, by_extension: bool = True,
+                   measured: dict[str, SheetScan] | None = None) -> Workbook:
+    if by_extension:
+        book = calamine.CalamineWorkbook.from_path(str(path))
+    else:  # an .xlsx saved as .xls and the like: calamine then looks at the content
+        with path.open("rb") as fh:
+            book = calamine.CalamineWorkbook.from_filelike(fh)
     sheets = []
     for meta in book.sheets_metadata:
         if meta.typ != calamine.SheetTypeEnum.WorkSheet:
             continue
         sheets.append(Sheet(
             title=meta.name,
-            read=_calamine_reader(book, meta.name, name),
+            read=_calamine_reader(book, meta.name, name, (measured or {}).get(meta.name)),
             hidden=meta.visible != calamine.SheetVisibleEnum.Visible,
             epoch1904=epoch1904,
         ))
     return Workbook(name=name, path=str(path), sheets=tuple(sheets))
 
 
-def _calamine_reader(book: Any, title: str, name: str) -> Callable[[], Grid]:
+def _calamine_reader(book: Any, title: str, name: str, scan: SheetScan | None) -> Callable[[], Grid]:
     def read() -> Grid:
         try:
             sheet = book.get_sheet_by_name(title)
@@ -104,12 +196,30 @@ def _calamine_reader(book: Any, title: str, name: str) -> Callable[[], Grid]:
             raise SourceError(name, f"sheet {title!r} cannot be read ({_short(exc)})") from exc
         # calamine drops the empty area above and left of the data: start says where it begins.
         first_row, first_col = sheet.start if sheet.start is not None else (0, 0)
+        if scan is not None and scan.errors:
+            _put_back_errors(data, scan.errors, first_row, first_col)
         return Grid(rows=((first_row + i + 1, values) for i, values in enumerate(data)), first_col=first_col)
 
     return read
 
 
-def _read_openpyxl(path: Path, name: str, cause: BaseException) -> Workbook:
+def _count(cells: int) -> str:
+    for size, word in ((10**9, "billion"), (10**6, "million")):
+        if cells >= size:
+            return f"{cells / size:.3g} {word}"
+    return f"{cells:,}"
+
+
+def _put_back_errors(data: list[list[Any]], errors: dict[tuple[int, int], str], first_row: int, first_col: int) -> None:
+    """calamine reads #N/A, #REF! ... as ''; the sheet XML says which cells they were."""
+    for (row, col), text in errors.items():
+        i, j = row - 1 - first_row, col - 1 - first_col
+        if 0 <= i < len(data) and 0 <= j < len(data[i]) and data[i][j] == "":
+            data[i][j] = text
+
+
+def _read_openpyxl(path: Path, name: str, cause: BaseException, measured: dict[str, SheetScan]) -> Workbook:
+    """Every sheet was measured before (openpyxl would pad each row across a sheet's box, too)."""
     import openpyxl  # noqa: PLC0415  (only for the files calamine refuses)
 
     try:
@@ -144,19 +254,55 @@ def _quietly(rows: Iterator[Row]) -> Iterator[Row]:
 
 def _read_csv(path: Path, name: str) -> Workbook:
     raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise SourceError(name, "the CSV file is neither UTF-8 nor GBK text; save it as CSV UTF-8")
-    if "\x00" in text:
+    if not raw:
+        raise Retryable(name, "the file is empty (is it still being saved?)")
+    if b"\x00" in raw[:65536]:
         raise SourceError(name, "this is not a text CSV file")
+    text = _decode(raw, name)
 
     def read() -> Grid:
         # Row numbers count records, as Excel shows a CSV file (a quoted line break stays in its cell).
-        return Grid(rows=enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
+        return Grid(rows=enumerate(_csv_rows(text, name), start=1))
 
     return Workbook(name=name, path=str(path), sheets=(Sheet(title=path.stem, read=read),))
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """UTF-8, else GBK/GB18030 or Big5 as charset-normalizer judges from the characters; never a guess."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # noqa: PLC0415
+
+    best = from_bytes(raw, cp_isolation=["gb18030", "big5"]).best()
+    if best is not None:
+        try:
+            return raw.decode(best.encoding)
+        except UnicodeDecodeError:
+            pass
+    raise SourceError(name, "the CSV file is neither UTF-8, GBK nor Big5 text (or its encoding cannot be told); "
+                            "save it as CSV UTF-8")
+
+
+def _csv_rows(text: str, name: str) -> list[list[str]]:
+    """All records; a quote left open, or a cell past the csv module's limit, is a SourceError."""
+    # strict mode is what notices a file ending inside a quoted cell (the lenient reader swallows the rest
+    # of the file into that cell); lenient reading is kept for stray quotes such as 5"3 inside a cell.
+    for strict in (True, False):
+        reader = csv.reader(io.StringIO(text, newline=""), strict=strict)
+        try:
+            return list(reader)
+        except csv.Error as exc:
+            message = str(exc)
+            if "field larger than field limit" in message:
+                reason = (f"a cell on line {reader.line_num} is longer than {csv.field_size_limit():,} characters "
+                          "(a quote that is never closed?)")
+            elif "unexpected end of data" in message:
+                reason = "the file ends inside a quoted cell: a quote is never closed"
+            elif strict:
+                continue
+            else:
+                reason = f"line {reader.line_num} is not valid CSV ({_short(exc)})"
+            raise SourceError(name, f"{reason}; fix it in Excel or WPS and save as CSV again") from exc
+    raise AssertionError("unreachable")

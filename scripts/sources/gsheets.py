@@ -1,16 +1,22 @@
 """Google Sheets through gspread: one metadata request and one values:batchGet per spreadsheet.
 
 Cells are read unformatted (numbers as numbers, dates as serial numbers of the 1899-12-30 epoch,
-which is Excel's 1900 system), so the same coercion code as for Excel files applies. gspread's own
-back-off client retries without end and sets no timeout; this session retries 429/5xx and
-connection errors a bounded number of times with jitter, always with a timeout.
+which is Excel's 1900 system), so the same coercion code as for Excel files applies; a formula error
+comes as its text ("#N/A"), which the coercion reads as an error, as it does for Excel files.
+gspread's own back-off client retries without end and sets no timeout; this session retries 429/5xx
+and connection errors a bounded number of times with jitter (waiting as long as a Retry-After header
+asks, up to a cap), and gives every attempt a total deadline: requests' timeout only bounds each
+socket read, so a server trickling a byte a second would otherwise hold the run for ever.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
 import re
+import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -26,6 +32,11 @@ API_BASE = "https://sheets.googleapis.com"
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets.readonly",)
 _KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _START = re.compile(r"!?\$?([A-Z]+)\$?(\d+)")
+MAX_REPLY = 256 * 1024**2  # a values:batchGet of a 100k-row log is ~30 MB
+
+
+class ReplyTooLarge(requests.RequestException):
+    """Google (or something pretending to be it) sent more than MAX_REPLY bytes."""
 
 
 def spreadsheet_key(url_or_key: str) -> str:
@@ -38,23 +49,31 @@ def spreadsheet_key(url_or_key: str) -> str:
 
 
 class SheetsSession(requests.Session):
-    """A requests session for gspread: bounded retries with jitter, a timeout on every request.
+    """A requests session for gspread: bounded retries with jitter, a total deadline on every attempt.
 
     ``inner`` does the HTTP (google-auth's AuthorizedSession in production, a plain session in
-    tests); ``base_url`` points the Sheets API elsewhere (a local test server).
+    tests); ``base_url`` points the Sheets API elsewhere (a local test server). ``timeout`` bounds
+    each socket read; ``deadline`` is the most one attempt may take, answer and body included
+    (default: four read timeouts, 120 s for the configured 30, room for a 30 MB reply on a slow line).
     """
 
     def __init__(self, inner: requests.Session | None = None, *, base_url: str | None = None,
                  timeout: float | tuple[float, float] = (10, 60), retries: int = 4, backoff: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random):
+                 deadline: float | None = None, max_retry_after: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random,
+                 clock: Callable[[], float] = time.time):
         super().__init__()
         self.inner = inner or requests.Session()
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
+        self.deadline = deadline if deadline is not None else 4.0 * (
+            timeout[1] if isinstance(timeout, tuple) else timeout)
         self.retries = retries
         self.backoff = backoff
+        self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.jitter = jitter
+        self.clock = clock
         self.requests_made = 0
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -65,13 +84,16 @@ class SheetsSession(requests.Session):
         for attempt in range(self.retries + 1):
             if attempt:
                 delay = self.backoff * 2 ** (attempt - 1) * (0.5 + self.jitter())
+                asked = _retry_after(last, self.clock) if isinstance(last, requests.Response) else None
+                if asked is not None:
+                    delay = min(max(asked, 0.0), self.max_retry_after)
                 reason = f"HTTP {last.status_code}" if isinstance(last, requests.Response) else type(last).__name__
                 log.warning("Google Sheets: retrying %s in %.1fs after %s", method.upper(), delay, reason)
                 self.sleep(delay)
             self.requests_made += 1
             try:
-                response = self.inner.request(method, url, *args, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                response = self._attempt(method, url, args, kwargs)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 last = exc
                 continue
             if response.status_code == 429 or response.status_code >= 500:
@@ -82,6 +104,70 @@ class SheetsSession(requests.Session):
             return last  # gspread turns it into an APIError
         assert last is not None
         raise last
+
+    def _attempt(self, method: str, url: str, args: tuple, kwargs: dict[str, Any]) -> requests.Response:
+        """One request, body read in full, within ``deadline`` seconds or requests.Timeout.
+
+        The request runs in a daemon thread: a server that trickles its headers keeps that thread
+        waiting, not the run; its socket is shut when the deadline passes.
+        """
+        until = time.monotonic() + self.deadline
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                response = self.inner.request(method, url, *args, stream=True, **kwargs)
+                box["response"] = response
+                body = bytearray()
+                for piece in response.iter_content(16384):
+                    body += piece
+                    if len(body) > MAX_REPLY:
+                        raise ReplyTooLarge(f"reply over {MAX_REPLY // 1024**2} MB")
+                    if time.monotonic() > until:
+                        raise requests.Timeout("deadline passed while reading the reply")
+                response._content = bytes(body)  # what response.json()/.text read
+                box["done"] = response
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name="sheets-request", daemon=True)
+        worker.start()
+        worker.join(max(until - time.monotonic(), 0.0))
+        if worker.is_alive():
+            _abort(box.get("response"))
+            raise requests.Timeout(f"no complete answer within {self.deadline:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box["done"]
+
+
+def _abort(response: requests.Response | None) -> None:
+    """Shut the socket of a reply still arriving so its reader thread ends (best effort)."""
+    if response is None:
+        return
+    try:
+        sock = response.raw._fp.fp.raw._sock  # urllib3 -> http.client -> socket.SocketIO
+        sock.shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):
+        pass
+    try:
+        response.close()
+    except Exception:  # noqa: BLE001  (the worker may be inside the same response)
+        pass
+
+
+def _retry_after(response: requests.Response, clock: Callable[[], float]) -> float | None:
+    """Seconds a 429/503 asks us to wait: `Retry-After: 120` or an HTTP date."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.timestamp() - clock()
 
 
 def credentials_session(key_file: Path | None, environ: Mapping[str, str]) -> requests.Session:
@@ -137,23 +223,44 @@ def read_google_sheet(name: str, url_or_key: str, session: requests.Session, *, 
         values = client.values_batch_get(key, [_quote(p["title"]) for p in grids], params={
             "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
             "majorDimension": "ROWS"}) if grids else {"valueRanges": []}
+        base = f"https://docs.google.com/spreadsheets/d/{key}/edit"
+        sheets = []
+        for props, block in zip(grids, values.get("valueRanges", [])):
+            rows = block.get("values", [])
+            if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+                raise TypeError("values is not a list of rows")
+            sheets.append(Sheet(
+                title=str(props["title"]),
+                read=_reader(block),
+                hidden=bool(props.get("hidden", False)),
+                url=f"{base}#gid={props.get('sheetId', 0)}",
+            ))
     except gspread.exceptions.APIError as exc:
         raise SourceError(name, _api_reason(exc, key, account)) from exc
     except RefreshError as exc:
-        raise SourceError(name, f"Google rejected the service-account credentials ({exc})") from exc
-    except (requests.ConnectionError, requests.Timeout, TransportError) as exc:
+        if getattr(exc, "retryable", False):
+            raise SourceError(name, f"Google's sign-in service answered with an error on its side while opening "
+                                    f"spreadsheet {key}; the next run will try again") from exc
+        raise SourceError(name, f"Google rejected the service-account credentials while opening spreadsheet {key}: "
+                                "create a new key for the service account") from exc
+    except requests.Timeout as exc:
+        raise SourceError(name, f"Google Sheets did not answer within {_deadline(session)} for spreadsheet {key}; "
+                                "the next run will try again") from exc
+    except ReplyTooLarge as exc:
+        raise SourceError(name, f"Google Sheets sent more than {MAX_REPLY // 1024**2} MB for spreadsheet {key}; "
+                                "refusing it") from exc
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+        raise SourceError(name, f"the answer for Google spreadsheet {key} was not spreadsheet data (a Wi-Fi sign-in "
+                                "page or a reply cut short?); the next run will try again") from exc
+    except (requests.RequestException, TransportError) as exc:  # the connection, or a reply cut off mid-way
         raise SourceError(name, f"Google Sheets could not be reached for spreadsheet {key} ({type(exc).__name__}); "
                                 "check the internet connection") from exc
-    base = f"https://docs.google.com/spreadsheets/d/{key}/edit"
-    sheets = []
-    for props, block in zip(grids, values.get("valueRanges", [])):
-        sheets.append(Sheet(
-            title=props["title"],
-            read=_reader(block),
-            hidden=bool(props.get("hidden", False)),
-            url=f"{base}#gid={props.get('sheetId', 0)}",
-        ))
     return Workbook(name=name, path=f"{base}", sheets=tuple(sheets))
+
+
+def _deadline(session: requests.Session) -> str:
+    deadline = getattr(session, "deadline", None)
+    return f"{deadline:g} s" if deadline else "the time limit"
 
 
 def _reader(block: Mapping[str, Any]) -> Callable[[], Grid]:
@@ -166,13 +273,15 @@ def _reader(block: Mapping[str, Any]) -> Callable[[], Grid]:
 
 
 def _api_reason(exc: Any, key: str, account: str) -> str:
-    code = getattr(exc, "code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    # The HTTP status, not gspread's code: that is -1 when the body is not Google's JSON (a proxy's 502 page).
+    code = getattr(getattr(exc, "response", None), "status_code", None) or getattr(exc, "code", None)
     if code == 403:
         return f"access to Google spreadsheet {key} was denied: share it with {account} (Viewer is enough)"
     if code == 404:
         return f"Google spreadsheet {key} does not exist: check the URL in the config"
     if code == 401:
-        return "Google rejected the service-account credentials: create a new key for the service account"
+        return (f"Google refused the credentials for spreadsheet {key} (HTTP 401): "
+                "create a new key for the service account")
     if code == 429:
         return f"Google's read quota is used up (HTTP 429) for spreadsheet {key}; the next run will try again"
     return f"Google Sheets answered HTTP {code} for spreadsheet {key}; the next run will try again"

@@ -1,0 +1,309 @@
+"""What one worksheet of an .xlsx really holds, read from its XML before python-calamine sizes a grid.
+
+calamine keeps a sheet as one dense grid over the bounding box of its non-empty cells (32 bytes a
+cell): two cells at A1 and XFD1048576 make it ask for 512 GiB and abort the process. The box is
+measured here from the cells themselves (their ``r`` references, or their position when a producer
+leaves ``r`` out), never from the ``<dimension>`` a file declares, streaming the part in chunks.
+
+The same pass finds formula error cells (``t="e"``): calamine hands them back as ``''``, which would
+read as a blank cell; the scan returns their text (``#N/A``) so the reader can put it back.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import IO
+
+MAX_CELLS = 10_000_000  # ~450 MB for calamine's grid of an empty box; a 100k-row log of 20 columns is 2M
+CHUNK = 8 * 1024 * 1024
+
+# Fast path: every cell tag of the chunk starts `<c r="`; one findall gives the column letters and row
+# digits of the cells that are not closed at once (`<c r="D9" s="1"/>` is formatting only; calamine
+# skips it, and dragged formatting must not count). calamine takes any number of letters, either case,
+# and any number of digits, so the pattern does too. A `>` or `/` inside an attribute value can only
+# make a cell count that should not: the box errs on the large side.
+_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*(?<!/)>')  # without letters or digits calamine refuses it
+# Exact path (cells without `r`, namespace prefixes, `r` not first): one token at a time.
+_TOKEN = re.compile(rb"""<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
+_ATTR_R = re.compile(rb'\br\s*=\s*["\']([A-Za-z]*)(\d*)["\']')
+_ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
+_ERROR_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*?\bt=["\']e["\'][^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
+_CHILD = re.compile(rb"\s*<(?!/)")
+
+
+class TooLarge(Exception):
+    def __init__(self, scan: "SheetScan"):
+        super().__init__(scan.span)
+        self.scan = scan
+
+
+@dataclass
+class SheetScan:
+    """The box of the non-empty cells (1-based, inclusive) and the error cells by (row, column)."""
+
+    first_row: int = 0
+    last_row: int = 0
+    first_col: int = 0
+    last_col: int = 0
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    @property
+    def cells(self) -> int:
+        if not self.last_row:
+            return 0
+        return (self.last_row - self.first_row + 1) * (self.last_col - self.first_col + 1)
+
+    @property
+    def span(self) -> str:
+        return f"{column_letters(self.first_col)}{self.first_row}:{column_letters(self.last_col)}{self.last_row}"
+
+    def add(self, row: int, col: int) -> None:
+        if not self.last_row:
+            self.first_row = self.last_row = row
+            self.first_col = self.last_col = col
+            return
+        self.first_row = min(self.first_row, row)
+        self.last_row = max(self.last_row, row)
+        self.first_col = min(self.first_col, col)
+        self.last_col = max(self.last_col, col)
+
+
+def column_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in (letters.encode() if isinstance(letters, str) else letters).upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def column_letters(n: int) -> str:
+    text = ""
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        text = chr(65 + rest) + text
+    return text
+
+
+def worksheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> part name inside the zip (xl/worksheets/sheet1.xml), from workbook.xml and its rels."""
+    names = set(archive.namelist())
+    workbook = next((n for n in ("xl/workbook.xml", "xl/workbook.xlsm") if n in names), None)
+    if workbook is None:
+        return {}
+    rels_name = posixpath.join(posixpath.dirname(workbook), "_rels", posixpath.basename(workbook) + ".rels")
+    targets: dict[str, str] = {}
+    if rels_name in names:
+        for tag in re.findall(rb"<(?:[\w.-]+:)?Relationship\b[^>]*>", archive.read(rels_name)):
+            rid, target = _attr(tag, b"Id"), _attr(tag, b"Target")
+            if rid and target:
+                target = target.replace("\\", "/")
+                path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                    posixpath.join(posixpath.dirname(workbook), target))
+                targets[rid] = path
+    parts = {}
+    for tag in re.findall(rb"<(?:[\w.-]+:)?sheet\b[^>]*>", archive.read(workbook)):
+        title, rid = _attr(tag, b"name"), _attr(tag, rb"[\w.-]+:id")
+        if title is not None and rid in targets and targets[rid] in names:
+            parts[_unescape(title)] = targets[rid]
+    return parts
+
+
+def _attr(tag: bytes, name: bytes) -> str | None:
+    match = re.search(rb"\s" + name + rb'\s*=\s*"([^"]*)"', tag) or re.search(rb"\s" + name + rb"\s*=\s*'([^']*)'", tag)
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def _unescape(text: str) -> str:
+    import html  # noqa: PLC0415
+
+    return html.unescape(text)
+
+
+def scan_sheet(stream: IO[bytes], max_cells: int = MAX_CELLS) -> SheetScan:
+    """Measure the non-empty cells of one worksheet part; raise TooLarge as soon as the box passes max_cells."""
+    scan = SheetScan()
+    state = [0, 0, 0]  # calamine's 0-based row and next column for cells without r; 1 once inside sheetData
+    tail = b""
+    while True:
+        chunk = stream.read(CHUNK)
+        data = tail + chunk
+        if chunk:
+            cut = _last_tag(data)
+            data, tail = data[:cut], data[cut:]
+        if not state[2]:
+            start = _SHEET_DATA.search(data)
+            if start is None:
+                data = b""
+            elif start.group(1):  # <sheetData/>
+                return scan
+            else:
+                state[2] = 1
+                data = data[start.end():]
+        end = _SHEET_DATA_END.search(data)  # text may hold "sheetData>", never "</"
+        if end is not None:
+            data, chunk = data[:end.start()], b""
+        if data:
+            _scan_chunk(data, scan, state)
+            if scan.cells > max_cells:
+                raise TooLarge(scan)
+        if not chunk:
+            return scan
+
+
+_SHEET_DATA_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?sheetData\s*>")
+_SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b[^>]*?(/?)>")
+
+
+def _last_tag(data: bytes) -> int:
+    """Where to cut a chunk: before its last cell or row tag, so a cell and its value stay together."""
+    window = max(0, len(data) - 65536)
+    last = None
+    for last in re.finditer(rb"<(?:[A-Za-z_][\w.-]*:)?(?:c|/?row)[\s>/]", data[window:]):
+        pass
+    if last is not None and window + last.start() > 0:
+        return window + last.start()
+    cut = data.rfind(b"<")
+    return cut if cut > 0 else len(data)
+
+
+def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
+    # Inside sheetData only cells start with "<c"; any other spelling (no r, r not first, a prefix) goes
+    # through the exact path.
+    last = data.rfind(b'<c r="')
+    if data.count(b'<c r="') != data.count(b"<c") or b":c" in data or last < 0:
+        _scan_exact(data, scan, state)
+        return
+    if not _grow_to_fit(data, scan):
+        found = _CELL.findall(data)
+        if found:
+            numbers = list(map(int, map(itemgetter(1), found)))
+            widths = sorted(map(column_number, set(map(itemgetter(0), found))))
+            scan.add(min(numbers), widths[0])
+            scan.add(max(numbers), widths[-1])
+    ref = _ATTR_R.search(data, last)
+    assert ref is not None
+    state[0], state[1] = int(ref.group(2)) - 1, column_number(ref.group(1))
+    ended = data.count(b"</row>", last)
+    if ended:
+        state[0], state[1] = state[0] + ended, 0
+    if b't="e"' in data or b"t='e'" in data:
+        for letters, digits, body in _ERROR_CELL.findall(data):
+            value = _VALUE.search(body)
+            if value:
+                scan.errors[(int(digits), column_number(letters))] = value.group(1).decode("ascii", "replace")
+
+
+MAX_GROWS = 64
+
+
+def _grow_to_fit(data: bytes, scan: SheetScan) -> bool:
+    """Grow the box over the chunk's value cells by searching only for cells outside it.
+
+    A log written row after row has its columns in the box after the header row and its rows between
+    the chunk's first and last value cells, so one regex search that finds nothing settles the chunk:
+    about a fifth of the cost of reading every reference. False (the caller reads every reference) for
+    references spelt unusually, or when the box had to grow more than MAX_GROWS times.
+    """
+    first = _CELL.search(data)
+    if first is None:
+        return True
+    scan.add(int(first.group(2)), column_number(first.group(1)))
+    tail = max(0, len(data) - 65536)
+    last = None
+    for last in _CELL.finditer(data, tail):
+        pass
+    if last is not None:
+        scan.add(int(last.group(2)), column_number(last.group(1)))
+    position = 0
+    for _ in range(MAX_GROWS):
+        outside = _outside(scan.first_row, scan.last_row, scan.first_col, scan.last_col).search(data, position)
+        if outside is None:
+            return True
+        if outside.group(5):
+            return False
+        scan.add(int(outside.group(2) or outside.group(4)), column_number(outside.group(1) or outside.group(3)))
+        position = outside.end()
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _outside(first_row: int, last_row: int, first_col: int, last_col: int) -> re.Pattern[bytes]:
+    """A value cell whose reference lies outside the box (upper-case letters, no leading zeros).
+
+    Groups: 1-2 letters and digits of a cell outside by its row, 3-4 of one outside by its column,
+    5 a reference spelt in lower case or with leading zeros (the caller then reads every reference).
+    """
+    rows_out = "|".join(p for p in (_digits_above(str(last_row)), _digits_below(str(first_row))) if p) or "(?!)"
+    cols_out = "|".join(p for p in (_letters_above(column_letters(last_col)),
+                                    _letters_below(column_letters(first_col))) if p) or "(?!)"
+    return re.compile(f'<c r="(?:(?:([A-Z]+)((?:{rows_out}))|((?:{cols_out}))(\\d+))"[^>]*(?<!/)>'
+                      f"|([A-Z]*[a-z]|[A-Za-z]+0))".encode())
+
+
+def _digits_above(n: str) -> str:
+    parts = [f"[1-9]\\d{{{len(n)},}}"]
+    for i, ch in enumerate(n):
+        if ch != "9":
+            parts.append(f"{n[:i]}[{int(ch) + 1}-9]" + (f"\\d{{{len(n) - i - 1}}}" if len(n) - i - 1 else ""))
+    return "|".join(parts)
+
+
+def _digits_below(n: str) -> str:
+    parts = [f"[1-9]\\d{{0,{len(n) - 2}}}"] if len(n) >= 2 else []
+    for i, ch in enumerate(n):
+        low = 1 if i == 0 else 0
+        if int(ch) > low:
+            parts.append(f"{n[:i]}[{low}-{int(ch) - 1}]" + (f"\\d{{{len(n) - i - 1}}}" if len(n) - i - 1 else ""))
+    return "|".join(parts)
+
+
+def _letters_above(s: str) -> str:
+    parts = [f"[A-Z]{{{len(s) + 1},}}"]
+    for i, ch in enumerate(s):
+        if ch != "Z":
+            parts.append(f"{s[:i]}[{chr(ord(ch) + 1)}-Z]" + (f"[A-Z]{{{len(s) - i - 1}}}" if len(s) - i - 1 else ""))
+    return "|".join(parts)
+
+
+def _letters_below(s: str) -> str:
+    parts = [f"[A-Z]{{1,{len(s) - 1}}}"] if len(s) >= 2 else []
+    for i, ch in enumerate(s):
+        if ch != "A":
+            parts.append(f"{s[:i]}[A-{chr(ord(ch) - 1)}]" + (f"[A-Z]{{{len(s) - i - 1}}}" if len(s) - i - 1 else ""))
+    return "|".join(parts)
+
+
+def _scan_exact(data: bytes, scan: SheetScan, state: list[int]) -> None:
+    """The way calamine places cells: by `r` when present, else after the previous cell of the row."""
+    for match in _TOKEN.finditer(data):
+        closing, tag, attrs, empty = match.groups()
+        if tag == b"row":
+            if closing:
+                state[0], state[1] = state[0] + 1, 0
+                continue
+            ref = _ATTR_R.search(attrs)
+            if ref and ref.group(2):
+                state[0] = int(ref.group(2)) - 1
+            if empty:  # <row r="5"/> holds no cells
+                state[0], state[1] = state[0] + 1, 0
+            continue
+        if closing:
+            continue
+        ref = _ATTR_R.search(attrs)
+        if ref and ref.group(1) and ref.group(2):
+            row, col = int(ref.group(2)), column_number(ref.group(1))
+        else:
+            row, col = state[0] + 1, state[1] + 1
+        state[1] = col
+        if empty or not _CHILD.match(data, match.end()):
+            continue
+        scan.add(row, col)
+        if _ERROR_TYPE.search(attrs):
+            value = _VALUE.search(data, match.end(), match.end() + 4096)
+            if value:
+                scan.errors[(row, col)] = value.group(1).decode("ascii", "replace")
