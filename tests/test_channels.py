@@ -473,3 +473,18 @@ def test_doctor_checks_url_shapes_and_secrets_without_sending(tmp_path: Path):
     assert any(p.startswith("channels.f.webhook_file: cannot read") for p in problems)
     assert any(p.startswith("channels.a.corp_id") for p in problems) and any(p.startswith("channels.a.agent_id") for p in problems)
     assert not any("abc" in p for p in problems)
+
+
+def test_silence_alert_reaches_a_group_once_mentioning_every_supervisor():
+    context = {"since": "2026-11-26 09:00", "hours": 8, "failures": [{"at": "2026-11-26 17:00", "job": "digest",
+                                                                      "detail": "SourceError: 客服.xlsx locked"}]}
+    messages = [Message("alert", boss, "2026-11-26T09:00", {**context, "name": boss.name}, ("silence:x",))
+                for boss in (LINA, LIU)]
+    fake = FakeTime()
+    with ChatServer("dingtalk_bot") as server:
+        settings = settings_for(server, kind="alert")
+        deliver_to_channels(messages, None, settings, None, senders(settings, server, fake), NOW)
+    (message,) = server.received
+    assert message["markdown"]["title"] == "回访提醒故障：已 8 个工作小时没有成功运行"
+    assert "客服.xlsx locked" in message["markdown"]["text"]
+    assert server.notified == ["13900000001", "13900000004"]

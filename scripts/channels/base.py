@@ -70,10 +70,12 @@ class Transport:
 
     def __init__(self, channel: Channel, session: requests.Session, *, environ: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 wall_clock: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random, timeout: float = 10.0, deadline: float = 60.0,
                  retries: int = 3, backoff: float = 2.0, per_minute: int = 20):
         self.channel, self.session, self.environ = channel, session, environ
-        self.clock, self.sleep, self.rand = clock, sleep, rand
+        # clock paces and times out (monotonic); wall_clock stamps signatures (DingTalk, Feishu)
+        self.clock, self.sleep, self.rand, self.wall_clock = clock, sleep, rand, wall_clock
         self.timeout, self.deadline, self.retries, self.backoff = timeout, deadline, retries, backoff
         self.pacer = Pacer(per_minute, clock, sleep)
 

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import re
-import time
 from typing import Any, Mapping, Sequence
 
 from .base import Outcome, Transport, lines_markdown
@@ -31,9 +30,6 @@ class DingTalkBot(Transport):
     rate_limit_codes = frozenset({130101, 410100})  # send too fast (20 a minute) / flow control
     transient_codes = frozenset({-1})
 
-    def __init__(self, *args: Any, wall_clock: Any = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.wall_clock = wall_clock or time.time  # the signature needs real time, the pacer a monotonic one
 
     def build(self, title: str, blocks: Sequence[Block], footer: str, language: str,
               recipient: Any = None) -> dict[str, Any]:

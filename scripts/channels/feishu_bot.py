@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import re
-import time
 from typing import Any, Mapping, Sequence
 
 from .base import Outcome, Transport, dumps
@@ -31,9 +30,6 @@ class FeishuBot(Transport):
     rate_limit_codes = frozenset({11232})  # frequency limited (100 a minute, 5 a second per bot)
     transient_codes = frozenset({9499})  # "Bad Request" from an overloaded gateway is retried next run
 
-    def __init__(self, *args: Any, wall_clock: Any = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.wall_clock = wall_clock or time.time
 
     def build(self, title: str, blocks: Sequence[Block], footer: str, language: str,
               recipient: Any = None) -> dict[str, Any]:
