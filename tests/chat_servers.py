@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlparse
 
 TOKEN = "tok123"
 ERRMSG = {0: "ok", 45009: "api freq out of limit", 93000: "invalid webhook url", 40058: "content exceed max length",
-          130101: "send too fast", 410100: "flow control", 310000: "sign not match", 300001: "token is not exist",
+          130101: "send too fast", 90030: "webhook over limit", 410100: "flow control", 310000: "sign not match", 300001: "token is not exist",
           460101: "message too long", 11232: "frequency limited psm", 19021: "sign match fail or timestamp is not within one hour from current time",
           19001: "param invalid: incoming webhook access token invalid", 9499: "Bad Request",
           42001: "access_token expired", 40014: "invalid access_token", 40001: "invalid credential",

@@ -326,6 +326,15 @@ def test_dingtalk_mentions_ring_only_when_in_at_mobiles_and_text():
     assert server.notified == ["13900000001", "13900000002"]
 
 
+def test_dingtalk_quota_used_up_is_deferred_without_waiting():
+    fake = FakeTime()
+    with ChatServer("dingtalk_bot") as server:
+        server.answers = [90030]
+        settings = settings_for(server, kind="escalations")
+        report = deliver_to_channels([escalation(LINA)], None, settings, None, senders(settings, server, fake), NOW)
+    assert "90030" in report.deferred[0][1] and fake.sleeps == []
+
+
 def test_feishu_rate_limit_code_defers():
     fake = FakeTime()
     with ChatServer("feishu_bot") as server:

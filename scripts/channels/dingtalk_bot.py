@@ -28,7 +28,9 @@ class DingTalkBot(Transport):
     type = "dingtalk_bot"
     size_limit = 18_000  # bytes of markdown.text; DingTalk refuses messages of about 20,000 bytes
     rate_limit_codes = frozenset({130101, 410100})  # send too fast (20 a minute) / flow control
-    transient_codes = frozenset({-1})
+    # 90030 "webhook over limit": the robot's daily/monthly call quota is used up. Deferred to the
+    # next run, not retried now (waiting seconds does not help).
+    transient_codes = frozenset({-1, 90030})
 
 
     def build(self, title: str, blocks: Sequence[Block], footer: str, language: str,
