@@ -458,6 +458,19 @@ def test_team_route_sends_only_that_team():
     assert "张伟" in content and "刘洋" not in content
 
 
+def test_two_teams_routed_to_one_group_each_get_their_list():
+    fake = FakeTime()
+    ledger = Ledger(":memory:")
+    with ChatServer("wecom_bot") as server:
+        settings = parse_channels({"bot": {"type": "wecom_bot", "webhook_env": "HUIFANG_HOOK"}},
+                                  {"reminders": [{"channel": "bot", "team": "李娜"}, {"channel": "bot", "team": "周杰"}]},
+                                  "huifang.yaml")
+        report = deliver_to_channels([reminder(ZHANG), reminder(LIU)], None, settings, ledger,
+                                     senders(settings, server, fake), NOW)
+    assert report.sent == ["wecom_bot:bot:李娜", "wecom_bot:bot:周杰"]
+    assert ["张伟" in m["markdown"]["content"] for m in server.received] == [True, False]
+
+
 def test_email_only_route_sends_nothing_to_channels():
     fake = FakeTime()
     with ChatServer("wecom_bot") as server:

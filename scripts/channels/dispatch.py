@@ -3,8 +3,8 @@
 A group channel gets one message per kind and period combining everyone's messages (the morning
 list of a team, each person @-mentioned); a WeCom app channel gets one message per person. Every
 part (a long list split in two, the WeCom @-mention text, the report file) is a ledger entry keyed
-``sha256(channel, message key, part)`` with recipient ``<type>:<channel>`` (``wecom_app:<channel>:<userid>``
-for a person). All parts are recorded as pending before the first is sent, so a run killed half way
+``sha256(channel, message key, part)`` with recipient ``<type>:<channel>`` (``<type>:<channel>:<team>``
+for a team's route, ``wecom_app:<channel>:<userid>`` for a person). All parts are recorded as pending before the first is sent, so a run killed half way
 leaves the rest pending and the next run sends them (a part sent just before the kill may arrive
 twice, as with email); a rerun sends nothing new.
 """
@@ -115,7 +115,8 @@ def deliver_to_channels(messages: Sequence[Message], route_for_kind: Callable[[s
                     by_period[m.period].append(m)
                 for period, ms in by_period.items():
                     key = hashlib.sha256(json.dumps([kind, period, sorted(m.key for m in ms)]).encode()).hexdigest()
-                    _deliver_one(sender, ms, key, f"{channel.type}:{channel.name}", None, language,
+                    recipient = f"{channel.type}:{channel.name}" + (f":{route.team}" if route.team else "")
+                    _deliver_one(sender, ms, key, recipient, None, language,
                                  not route.show_phone, ledger, now, report)
     return report
 
