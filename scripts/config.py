@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from .channels.settings import ChannelSettings, parse_channels
 from .errors import ConfigError
 from .schema import validate_document
 from .validation import DEFAULT_QUIET_HOURS, QuietWindow
@@ -33,7 +34,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "timezone": {"type": "string"},
-        "language": {"enum": ["zh-CN", "en"]},
+        "language": {"enum": ["zh-CN", "zh-TW", "zh-HK", "en"]},
         "sources": {
             "type": "array",
             "items": {
@@ -109,6 +110,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": False,
         },
+        # Checked in detail by scripts/channels/settings.py, whose errors name the key path too.
+        "channels": {"type": "object"},
+        "routes": {"type": "object"},
         "escalation": {
             "type": "object",
             "properties": {"escalate_to": {"type": "string", "minLength": 1}},
@@ -199,6 +203,7 @@ class Config:
     log_file: Path | None = None
     log_level: str | None = None
     allowed_domains: tuple[str, ...] = ()  # when set, mail only goes to these domains (lower case)
+    channels: ChannelSettings = ChannelSettings()  # chat bots and where each kind of message goes
 
 
 def _window(text: str) -> QuietWindow:
@@ -329,6 +334,7 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         log_file=rel(log["file"]) if log.get("file") else None,
         log_level=log.get("level"),
         allowed_domains=tuple(d.lower().lstrip("@") for d in mail.get("allowed_domains") or ()),
+        channels=parse_channels(document.get("channels"), document.get("routes"), where, base_dir),
     )
 
 

@@ -121,6 +121,20 @@ def staff_checks(config: Config, result: CheckResult, _: Gettext) -> Iterator[Ch
                             role=config.escalate_to))
 
 
+def channel_checks(config: Config, _: Gettext) -> Iterator[Check]:
+    """Each chat bot's URL shape and secrets, without sending anything."""
+    if not config.channels.channels:
+        return
+    from .channels.dispatch import check_channel  # noqa: PLC0415
+
+    problems = check_channel(config.channels)
+    for problem in problems:
+        yield Check(False, _("chat channel: {problem}").format(problem=problem),
+                    _("set the webhook URL and secret in the environment variables or files the config names"))
+    if not problems:
+        yield Check(True, _("chat channels: {names} — OK, nothing sent").format(names=", ".join(config.channels.channels)))
+
+
 def mail_checks(config: Config, smtp_factory: Callable[..., SmtpSender], _: Gettext) -> Iterator[Check]:
     settings = config.smtp
     if settings is None:
@@ -231,6 +245,7 @@ def doctor(config: Config, now: dt.datetime, out: Callable[[str], None] = print,
         checks += staff_checks(config, result, _)
         checks += [Check(True, _("calendar: {note}").format(note=note)) for note in result.notices]
     checks += mail_checks(config, smtp_factory, _)
+    checks += channel_checks(config, _)
     checks += schedule_checks(config, now, _)
     checks += state_checks(config, now, result, _)
 

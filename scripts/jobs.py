@@ -10,8 +10,9 @@ import re
 import time
 from dataclasses import dataclass, field
 from email import policy
-from typing import Callable, Collection, Protocol, Sequence
+from typing import Any, Callable, Collection, Mapping, Protocol, Sequence
 
+from .channels.settings import TYPES as CHAT_TYPES
 from .check import CheckResult, run_check
 from .config import Config
 from .errors import ConfigError, StateError
@@ -123,13 +124,14 @@ def build_messages(job: str, result: CheckResult, config: Config, now: dt.dateti
 
 def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | None, sender: Sender,
             now: dt.datetime, *, allowed_domains: Collection[str] = (), deadline: float | None = None,
-            clock: Callable[[], float] = time.monotonic) -> Delivery:
+            clock: Callable[[], float] = time.monotonic, emails: Callable[[str], bool] = lambda kind: True) -> Delivery:
     """Send each message at most once: recorded as pending before sending, marked after.
 
     A recipient whose address is unusable, or outside ``allowed_domains`` when that is set, is refused
     and recorded as failed (so the digest reports it). Once one message exhausts its retries because
     the server is down (connection errors, 421), or when ``clock()`` passes ``deadline``, the rest of
-    the run is recorded as deferred without trying: the next run sends it.
+    the run is recorded as deferred without trying: the next run sends it. ``emails(kind)`` says
+    whether that kind of message goes by email at all (the config's `routes`).
     """
     report = Delivery(outbox=getattr(sender, "writes_to_outbox", False))
     envelope_from = renderer.sender.addr_spec
@@ -155,6 +157,8 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
 
     if ledger is not None:
         for entry in ledger.unfinished():  # a run died after recording, or the server said "later"
+            if is_channel_recipient(entry.recipient):
+                continue  # a chat message: resent by its own channel, never over SMTP
             try:
                 recipient = valid_address(entry.recipient)
             except ValueError as exc:
@@ -164,6 +168,8 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
             attempt(entry.raw, entry.key, recipient)
             report.resent += 1
     for message in messages:
+        if not emails(message.kind):
+            continue  # routed to chat channels only
         refusal = None
         try:
             recipient = renderer.recipient(message).addr_spec  # the one checked value: To header and RCPT TO
@@ -215,10 +221,52 @@ def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledg
     return None
 
 
+def is_channel_recipient(recipient: str) -> bool:
+    """Whether a ledger entry is a chat message (``wecom_bot:showroom_group``), not an email address."""
+    return recipient.split(":", 1)[0] in CHAT_TYPES
+
+
+def deliver_chats(messages: Sequence[Message], config: Config, ledger: Ledger | None, now: dt.datetime,
+                  result: CheckResult, senders: Mapping[str, Any] | None = None) -> Delivery:
+    """The messages routed to chat channels (config `channels` / `routes`), exactly once through the ledger."""
+    if not config.channels.channels:
+        return Delivery()
+    from .channels.dispatch import deliver_to_channels, make_senders  # noqa: PLC0415
+
+    senders = senders if senders is not None else make_senders(config.channels)
+    return deliver_to_channels(messages, None, config.channels, ledger, senders, now, language=config.language,
+                               directory=result.staff)
+
+
+def _merge(into: Delivery, other: Delivery) -> None:
+    into.sent += other.sent
+    into.skipped += other.skipped
+    into.resent += other.resent
+    into.failed += other.failed
+    into.deferred += other.deferred
+
+
+def _chat_preview(messages: Sequence[Message], config: Config, sender: Sender) -> None:
+    """In a dry run, each chat message is written beside the emails as a .txt file (nothing is sent)."""
+    if not config.channels.channels or not hasattr(sender, "folder"):
+        return
+    from .channels.render import render_chat  # noqa: PLC0415
+    from .mailer import write_private  # noqa: PLC0415
+
+    for route_kind in sorted({m.kind for m in messages}):
+        for route in config.channels.routes_for(route_kind):
+            if route.channel == "email":
+                continue
+            group = [m for m in messages if m.kind == route_kind]
+            doc = render_chat(group, config.language, mask=not route.show_phone)
+            text = "\n\n".join(block for block in [doc.title, *doc.blocks, doc.footer] if block)
+            write_private(sender.folder / f"chat-{route.channel}-{route_kind}.txt", text.encode("utf-8"))
+
+
 def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False, sender: Sender | None = None,
             ledger: Ledger | None = None, owner: str | None = None, month: str | None = None,
             check: Callable[[Config, dt.datetime], CheckResult] = run_check,
-            deadline_seconds: float = RUN_DEADLINE) -> JobResult:
+            deadline_seconds: float = RUN_DEADLINE, chat_senders: Mapping[str, Any] | None = None) -> JobResult:
     """Run one job at ``now``. With ``dry_run`` the messages only go to the outbox and nothing is recorded.
 
     Delivery stops after ``deadline_seconds`` (measured on the monotonic clock); the rest is deferred.
@@ -230,7 +278,8 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
     own_ledger = ledger is None and not dry_run
     owner = owner or f"{job}@{os.getpid()}"
     sender = sender or make_sender(config, dry_run)
-    limits = {"allowed_domains": config.allowed_domains, "deadline": time.monotonic() + deadline_seconds}
+    limits = {"allowed_domains": config.allowed_domains, "deadline": time.monotonic() + deadline_seconds,
+              "emails": config.channels.emails}
     try:
         if own_ledger:
             ledger = Ledger(config.state)
@@ -238,6 +287,8 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
             result = check(config, now)
             messages = build_messages(job, result, config, now, None, calendar, month)
             delivery = deliver(messages, renderer, None, sender, now, **limits)
+            # A dry run shows chat messages in the outbox instead of sending them.
+            _chat_preview(messages, config, sender)
         else:
             assert ledger is not None
             with ledger.locked(owner, now):
@@ -247,6 +298,7 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
                     ledger.note_recipients(recipient_addresses(result), now)
                     messages = build_messages(job, result, config, now, ledger, calendar, month)
                     delivery = deliver(messages, renderer, ledger, sender, now, **limits)
+                    _merge(delivery, deliver_chats(messages, config, ledger, now, result, chat_senders))
                 except Exception as exc:
                     with contextlib.suppress(StateError):  # a broken ledger: its own error is the one to show
                         ledger.end_run(run_id, now, "failed", f"{type(exc).__name__}: {exc}")

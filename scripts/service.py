@@ -157,8 +157,10 @@ class Service:
     def _alert(self, now: dt.datetime, since: dt.datetime, hours: float, failures: list[dict[str, str]],
                ledger: Ledger | None, period: str) -> bool:
         from .check import run_check  # noqa: PLC0415  (only the staff directory is needed)
+        from .jobs import deliver_chats  # noqa: PLC0415
 
-        staff = run_check(self.config, now).staff
+        checked = run_check(self.config, now)
+        staff = checked.staff
         messages = [
             Message("alert", boss, period, {
                 "name": boss.name, "since": since.astimezone(self.config.timezone).strftime("%Y-%m-%d %H:%M"),
@@ -169,7 +171,10 @@ class Service:
         ]
         sender = self.sender_factory()
         try:
-            report = deliver(messages, Renderer(self.config), ledger, sender, now, allowed_domains=self.config.allowed_domains)
+            report = deliver(messages, Renderer(self.config), ledger, sender, now, allowed_domains=self.config.allowed_domains,
+                             emails=self.config.channels.emails)
+            chats = deliver_chats(messages, self.config, ledger, now, checked)  # the alert in the managers' group too
+            report.sent += chats.sent
         finally:
             sender.close()
         if report.sent:

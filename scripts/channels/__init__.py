@@ -1,10 +1,25 @@
-"""Chat channels beside email: WeCom/DingTalk/Feishu group bots and WeCom app messages."""
+"""Chat channels beside email: WeCom/DingTalk/Feishu group bots and WeCom app messages.
 
-from .dispatch import (ChannelDelivery, check_channel, deliver_to_channels, is_channel_recipient, ledger_key,
-                       make_senders)
-from .render import WORDS, ChatDoc, mask_text, render_chat
-from .settings import CHANNELS_SCHEMA, ROUTES_SCHEMA, Channel, ChannelSettings, Route, parse_channels
+Names are loaded on first use, so that the configuration can read ``settings`` without pulling in
+the delivery layer (which itself builds on the configuration).
+"""
 
-__all__ = ["CHANNELS_SCHEMA", "ROUTES_SCHEMA", "WORDS", "Channel", "ChannelDelivery", "ChannelSettings", "ChatDoc",
-           "Route", "check_channel", "deliver_to_channels", "is_channel_recipient", "ledger_key", "make_senders",
-           "mask_text", "parse_channels", "render_chat"]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "ChannelDelivery": "dispatch", "check_channel": "dispatch", "deliver_to_channels": "dispatch",
+    "is_channel_recipient": "dispatch", "ledger_key": "dispatch", "make_senders": "dispatch",
+    "WORDS": "render", "ChatDoc": "render", "mask_text": "render", "render_chat": "render",
+    "CHANNELS_SCHEMA": "settings", "ROUTES_SCHEMA": "settings", "Channel": "settings", "ChannelSettings": "settings",
+    "Route": "settings", "parse_channels": "settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(import_module(f".{module}", __name__), name)

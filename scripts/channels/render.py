@@ -29,9 +29,10 @@ WORDS: dict[str, dict[str, Any]] = {
         "title.report": "投诉月报 {month}",
         "reminder.head": "{name}：{counts}",
         "reminder.overdue": "{n} 项已逾期", "reminder.due_soon": "{n} 项今日到期", "reminder.blanks": "{n} 处漏填/填错",
-        "reminder.notes": "{n} 条提醒", "sep": "，", "list_sep": "、",
+        "reminder.notes": "{n} 条提醒", "reminder.unassigned": "{n} 项没有填写负责人", "sep": "，", "list_sep": "、",
         "section.overdue": "【已逾期，请优先处理】", "section.due_soon": "【今日到期】",
         "section.blanks": "【漏填或无法识别的单元格】", "section.notes": "【其他提醒】",
+        "section.unassigned": "【没有填写负责人的】",
         "reminder.call": "最好在 {call_window} 回电，避开客户休息时段 {quiet_hours}。",
         "item.overdue": "{n}. {customer} {phone} — {what}，已逾期 {late}",
         "item.due_soon": "{n}. {customer} {phone} — {what}",
@@ -74,9 +75,9 @@ WORDS: dict[str, dict[str, Any]] = {
         "title.report": "Complaint report {month}",
         "reminder.head": "{name}: {counts}",
         "reminder.overdue": "{n} overdue", "reminder.due_soon": "{n} due today", "reminder.blanks": "{n} cells to fix",
-        "reminder.notes": "{n} notes", "sep": ", ", "list_sep": ", ",
+        "reminder.notes": "{n} notes", "reminder.unassigned": "{n} rows that name nobody", "sep": ", ", "list_sep": ", ",
         "section.overdue": "OVERDUE", "section.due_soon": "DUE TODAY", "section.blanks": "CELLS TO FIX",
-        "section.notes": "NOTES",
+        "section.notes": "NOTES", "section.unassigned": "ROWS THAT NAME NOBODY",
         "reminder.call": "Best time to call: {call_window}; avoid the rest hours {quiet_hours}.",
         "item.overdue": "{n}. {customer} {phone} - {what}, {late} late",
         "item.due_soon": "{n}. {customer} {phone} - {what}",
@@ -226,11 +227,11 @@ class _Writer:
 
 def _reminder(w: _Writer, m: Message) -> list[Block]:
     c = m.context
-    counts = [w(f"reminder.{k}", n=len(c[k])) for k in ("overdue", "due_soon", "blanks") if c.get(k)]
+    counts = [w(f"reminder.{k}", n=len(c[k])) for k in ("overdue", "due_soon", "blanks", "unassigned") if c.get(k)]
     counts = counts or [w("reminder.notes", n=len(c.get("notes", ())))]
     blocks = [Block((w("reminder.head", name=clean(c["name"], 20), counts=w.w["sep"].join(counts)),),
                     (person_of(m.recipient),), heading=True)]
-    for section in ("overdue", "due_soon", "blanks", "notes"):
+    for section in ("overdue", "due_soon", "blanks", "unassigned", "notes"):
         for n, i in enumerate(c.get(section, ()), 1):
             head = (w(f"section.{section}"),) if n == 1 else ()
             if section == "overdue":
