@@ -231,7 +231,7 @@ def member_coverage(result: CheckResult, start: dt.date, end: dt.date, tz: ZoneI
     column). A customer counts once, by their latest delivery or complaint in the period; they are
     called back when that row's ``callback_at`` is filled or the callback log has a row for the phone
     on or after that day. Returns ``{"total", "called", "rate", "missing": [{name, phone, event, day,
-    responsible}], "called_names"}``; phones are full (mask them for supervisors).
+    responsible}], "called_people": [same]}``; phones are full (mask them for supervisors).
     """
     tz = tz or result.now.tzinfo or ZoneInfo("Asia/Shanghai")
     members = _phones_of_members(result)
@@ -261,4 +261,4 @@ def member_coverage(result: CheckResult, start: dt.date, end: dt.date, tz: ZoneI
     total = len(called) + len(missing)
     return {"start": start.isoformat(), "end": end.isoformat(), "total": total, "called": len(called),
             "rate": round(100 * len(called) / total) if total else None, "missing": missing,
-            "called_names": [e["name"] for e in called]}
+            "called_people": called}
