@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import zipfile
 from collections import Counter
-from pathlib import Path
 
 import openpyxl
 import pytest
