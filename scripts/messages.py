@@ -189,21 +189,27 @@ def _bars(counts: Mapping[str, int], people: Sequence[str]) -> list[dict[str, An
     return [{"name": p, "count": counts.get(p, 0), "pct": round(100 * counts.get(p, 0) / top)} for p in people]
 
 
-def _by_name(names: Sequence[str], people: Iterable[str | None]) -> Counter:
-    """Counts keyed by the staff list's spelling, whichever script the log used."""
-    spelling = {fold(n): n for n in names}
-    return Counter(spelling.get(fold(p or ""), p) for p in people)
-
-
 def build_digests(result: CheckResult, config: Config, now: dt.datetime, calendar: WorkCalendar,
                   failures: Iterable[Mapping[str, Any]] = (), run_failures: Iterable[Mapping[str, Any]] = (),
-                  new_recipients: Iterable[str] = ()) -> list[Message]:
+                  settings: Any = None, new_recipients: Iterable[str] = ()) -> list[Message]:
     """One end-of-day digest per supervisor, about their team; customers' phones masked.
 
     ``new_recipients``: addresses that appeared in the staff list since the last digest, shown so that
-    an outside address added to the sheet does not go unnoticed.
+    an outside address added to the sheet does not go unnoticed. Rows that name nobody are counted in
+    the digest of whoever they were routed to (the source's owner, else the supervisors).
+
+    ``settings`` (scripts.brief.DigestSettings, None for the defaults): people or roles in
+    ``store_scope`` get the whole store grouped by team instead of their own team; ``cc`` adds readers
+    of that whole-store digest; ``attach_findings`` attaches the findings workbook of the digest's scope.
+    Every digest shows the member customers' callback coverage of its scope when there are any.
     """
+    from .brief import DigestSettings, member_coverage  # noqa: PLC0415 (brief builds on this module)
+    from .findings_book import write_findings_workbook  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    settings = settings or DigestSettings()
     new_recipients = list(new_recipients)
+    nobody = route_unassigned(result, config, result.findings)
     today = now.date()
     failures = list(failures)
     run_failures = list(run_failures)
@@ -223,40 +229,97 @@ def build_digests(result: CheckResult, config: Config, now: dt.datetime, calenda
             at = record.get(time_field)
             if isinstance(at, dt.datetime) and at.date() == today:
                 counter[fold(record.get(owner) or "")] += 1
-    nobody = route_unassigned(result, config, result.findings)
-    messages = []
-    for boss in [m for m in supervisors(result.staff) if _active(m)]:
-        team = subtree(result.staff, boss)
-        names = [m.name for m in team]
+    member_start = (today.replace(day=1) if settings.member_days is None
+                    else today - dt.timedelta(days=max(1, settings.member_days) - 1))
+    coverage = member_coverage(result, member_start, today, config.timezone)
+
+    def figures(names: Sequence[str]) -> dict[str, Any]:
+        """Counts and items of the people ``names`` (folded keys match every script)."""
         keys = {fold(n) for n in names}
         mine = [f for f in result.findings if f.assignee and fold(f.assignee) in keys]
-        # People are counted by their folded name: 陳曉燕 typed in a log is 陈晓燕 of the staff list.
-        overdue = _by_name(names, (f.assignee for f in mine if f.rule.endswith("_overdue")))
-        blanks = _by_name(names, (f.assignee for f in mine if f.rule in BLANK_RULES))
-        done = _by_name(names, (i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys and i.done))
-        due = _by_name(names, (i.assignee for i, _ in due_today if i.assignee and fold(i.assignee) in keys))
-        unassigned = nobody.get(fold(boss.name), [])
-        complaints_near = sorted((f for f in mine if f.rule.startswith("complaint_reply")), key=lambda f: f.due)
-        repeats = [f for f in mine if f.rule == "repeat_complainant"]
-        context = {
-            "name": boss.name,
-            "date": today.isoformat(),
-            "weekday": _WEEKDAYS[today.weekday()],
-            "team": names,
+        overdue = Counter(f.assignee for f in mine if f.rule.endswith("_overdue"))
+        blanks = Counter(f.assignee for f in mine if f.rule in BLANK_RULES)
+        # counted by folded name, shown as the staff list spells it
+        overdue, blanks = ({fold(k): v for k, v in c.items()} for c in (overdue, blanks))
+        done = Counter(fold(i.assignee) for i, _ in due_today if i.assignee and fold(i.assignee) in keys and i.done)
+        due = Counter(fold(i.assignee) for i, _ in due_today if i.assignee and fold(i.assignee) in keys)
+        missing = [m for m in coverage["missing"] if m["responsible"] and fold(m["responsible"]) in keys]
+        called = [m for m in coverage["called_people"] if m["responsible"] and fold(m["responsible"]) in keys]
+        total = len(missing) + len(called)
+        return {
+            "mine": mine,
             "visitors_today": sum(visits[k] for k in keys),
             "complaints_today": sum(complaints[k] for k in keys),
             "callbacks_due": sum(due.values()),
             "callbacks_done": sum(done.values()),
             "people": [
-                {"name": n, "overdue": overdue.get(n, 0), "blanks": blanks.get(n, 0), "due": due.get(n, 0),
-                 "done": done.get(n, 0)} for n in names
+                {"name": n, "overdue": overdue.get(fold(n), 0), "blanks": blanks.get(fold(n), 0),
+                 "due": due.get(fold(n), 0), "done": done.get(fold(n), 0)} for n in names
             ],
-            "overdue_bars": _bars(overdue, names),
-            "blank_bars": _bars(blanks, names),
+            "overdue_bars": _bars({n: overdue.get(fold(n), 0) for n in names}, names),
+            "blank_bars": _bars({n: blanks.get(fold(n), 0) for n in names}, names),
             "overdue_total": sum(overdue.values()),
             "blank_total": sum(blanks.values()),
-            "complaints_near": [item_of(f, now, full_phone=False) for f in complaints_near],
-            "repeats": [item_of(f, now, full_phone=False) for f in repeats],
+            "complaints_near": [item_of(f, now, full_phone=False)
+                                for f in sorted((f for f in mine if f.rule.startswith("complaint_reply")), key=lambda f: f.due)],
+            "repeats": [item_of(f, now, full_phone=False) for f in mine if f.rule == "repeat_complainant"],
+            "members": {
+                "start": coverage["start"], "end": coverage["end"], "total": total, "called": len(called),
+                "rate": round(100 * len(called) / total) if total else None,
+                "missing": [{**m, "phone": mask_phone(m["phone"]) or ""} for m in missing],
+            },
+        }
+
+    leaders = [m for m in result.staff.members if result.staff.team_of(m)]
+    leader_keys = {fold(m.name) for m in leaders}
+    grouped = [(leader.name, [m.name for m in result.staff.team_of(leader) if fold(m.name) not in leader_keys])
+               for leader in leaders]
+    grouped = [(leader, people) for leader, people in grouped if people]
+    placed = {fold(n) for _, people in grouped for n in people}
+    others: dict[str, str] = {}  # supervisors, managers and names not in the staff list who have findings
+    for f in result.findings:
+        if f.assignee and fold(f.assignee) not in placed:
+            member = result.staff.get(f.assignee)
+            others.setdefault(fold(f.assignee), member.name if member else f.assignee.strip())
+    if others:
+        grouped.append(("", list(others.values())))
+
+    def wanted(member: StaffMember) -> bool:
+        scope = {fold(s) for s in settings.store_scope}
+        return fold(member.name) in scope or bool(member.role and fold(member.role) in scope)
+
+    store_readers = [m for m in result.staff.members if _active(m) and wanted(m)]
+    for entry in settings.cc:
+        reader = result.staff.get(entry) if "@" not in entry else next(
+            (m for m in result.staff.members if m.email.lower() == entry.lower()), None)
+        if reader is None and "@" in entry:
+            reader = StaffMember(name=entry.split("@")[0], email=entry)
+        if reader is not None and reader.email and all(r.email.lower() != reader.email.lower() for r in store_readers):
+            store_readers.append(reader)
+    store_keys = {r.email.lower() for r in store_readers}
+    everyone = [m.name for m in result.staff.members if m.active]
+    store_teams = [{"leader": leader, **figures(people)} for leader, people in grouped] if store_readers else []
+    messages = []
+    readers = [(m, False) for m in result.staff.members
+               if _active(m) and result.staff.team_of(m) and m.email.lower() not in store_keys]
+    readers += [(m, True) for m in store_readers]
+    for boss, whole_store in readers:
+        if whole_store:
+            names = list(dict.fromkeys([*everyone, *others.values()]))
+        else:
+            names = [m.name for m in subtree(result.staff, boss)]
+        found = figures(names)
+        mine = found.pop("mine")
+        # The whole store's digest counts every row that names nobody; a team's, those routed to its lead.
+        unassigned = [f for f in result.findings if not f.assignee] if whole_store else nobody.get(fold(boss.name), [])
+        context = {
+            "name": boss.name,
+            "date": today.isoformat(),
+            "weekday": _WEEKDAYS[today.weekday()],
+            "scope": "store" if whole_store else "team",
+            "team": names,
+            **found,
+            "teams": [{k: v for k, v in t.items() if k != "mine"} for t in store_teams] if whole_store else [],
             "unknown_staff": [{"name": n, "count": c} for n, c in sorted(unknown.items())],
             "unreadable": unreadable,
             "failed_sends": failures,
@@ -264,12 +327,19 @@ def build_digests(result: CheckResult, config: Config, now: dt.datetime, calenda
             "new_recipients": new_recipients,
             "unassigned_total": len(unassigned),
         }
-        interesting = (mine or unassigned or unknown or unreadable or failures or run_failures or new_recipients or context["visitors_today"]
-                       or context["complaints_today"] or context["callbacks_due"])
+        interesting = (mine or unassigned or unknown or unreadable or failures or run_failures or new_recipients
+                       or context["visitors_today"] or context["complaints_today"] or context["callbacks_due"]
+                       or found["members"]["total"])
         if not interesting:
             continue
         items = tuple(sorted(finding_id(f) for f in [*mine, *unassigned]))
-        messages.append(Message("digest", boss, today.isoformat(), context, items))
+        attachments: tuple[str, ...] = ()
+        if settings.attach_findings and mine:
+            folder = Path(settings.folder or config.outbox)
+            folder = folder if folder.is_absolute() else config.base_dir / folder
+            book = folder / f"问题清单-{boss.name}-{today.isoformat()}.xlsx"
+            attachments = (str(write_findings_workbook(result, book, now, findings=mine)),)
+        messages.append(Message("digest", boss, today.isoformat(), context, items, attachments=attachments))
     return messages
 
 
