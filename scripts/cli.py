@@ -14,6 +14,7 @@ from .errors import ConfigError, HuifangError
 from .i18n import LANGUAGES
 
 DEFAULT_CONFIG = "huifang.yaml"
+JOB_NAMES = ("reminders", "digest", "escalations", "monthly-report", "morning-brief", "weekly")
 
 
 def parse_now(text: str | None, config: Config) -> dt.datetime:
@@ -59,10 +60,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .output import render_json, render_text  # noqa: PLC0415
     from .schema import load_schemas  # noqa: PLC0415
 
+    if args.format == "xlsx" and not args.output:
+        raise ConfigError("--format xlsx needs --output FILE.xlsx")
     config = resolve_config(args.config, args.paths)
     language = run_language(args, config)
     schemas = load_schemas(*config.schema_dirs)
-    result = run_check(config, parse_now(args.now, config), schemas=schemas)
+    now = parse_now(args.now, config)
+    result = run_check(config, now, schemas=schemas)
+    if args.format == "xlsx":
+        from .findings_book import write_findings_workbook  # noqa: PLC0415
+        from .i18n import translation  # noqa: PLC0415
+
+        path = write_findings_workbook(result, Path(args.output), now, reader=args.reader, relative_links=True)
+        print(translation(language, "cli").gettext("findings written to {path}").format(path=path))
+        return result.exit_code
     hints = sheet_hints(config, result, schemas)
     used = str(config.path) if config.path else None
     if args.format == "json":
@@ -180,13 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", help="workbooks to check directly (tables matched by headers)")
     check.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
     check.add_argument("--now", help="the moment to check at, ISO (default: now)")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=("text", "json", "xlsx"), default="text",
+                       help="xlsx: a findings workbook, one sheet per person (needs --output)")
+    check.add_argument("--output", help="xlsx: the workbook to write, e.g. 问题清单.xlsx")
+    check.add_argument("--reader", help="xlsx: the person reading it: their own sheet shows full phone numbers")
     check.add_argument("--indent", type=int, default=None, help="JSON: indent by this many spaces (default: compact)")
     check.add_argument("--language", choices=LANGUAGES, help="language of the text (default: the config's)")
     check.set_defaults(func=cmd_check)
 
-    run = sub.add_parser("run", parents=[common], help="run a job: reminders, digest, escalations, monthly-report")
-    run.add_argument("job", choices=("reminders", "digest", "escalations", "monthly-report"))
+    run = sub.add_parser("run", parents=[common], help="run a job: " + ", ".join(JOB_NAMES))
+    run.add_argument("job", choices=JOB_NAMES)
+    run.add_argument("--resend", action="store_true",
+                     help="monthly-report: send the report again even if it was sent (a corrected one)")
     run.add_argument("--month", help="monthly-report: the month, YYYY-MM (default: the previous month)")
     run.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG} if present)")
     run.add_argument("--now", help="the moment to run at, ISO (default: now)")

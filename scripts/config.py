@@ -30,6 +30,7 @@ _STAFF_ITEM = {
     "required": ["name", "email"],
     "additionalProperties": False,
 }
+_NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}}
 CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -111,6 +112,24 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
         },
         # Checked in detail by scripts/channels/settings.py, whose errors name the key path too.
+        "morning_brief": {
+            "type": "object",
+            "properties": {"to_roles": _NAMES, "consultant_roles": _NAMES},
+            "additionalProperties": False,
+        },
+        "weekly": {
+            "type": "object",
+            "properties": {"to_roles": _NAMES, "folder": {"type": "string", "minLength": 1},
+                           "file_name": {"type": "string", "pattern": "\\{week\\}"}},
+            "additionalProperties": False,
+        },
+        "digest": {
+            "type": "object",
+            "properties": {"store_scope": _NAMES, "cc": _NAMES, "attach_findings": {"type": "boolean"},
+                           "folder": {"type": "string", "minLength": 1},
+                           "member_days": {"type": "integer", "minimum": 1}},
+            "additionalProperties": False,
+        },
         "channels": {"type": "object"},
         "routes": {"type": "object"},
         "escalation": {
@@ -204,6 +223,9 @@ class Config:
     log_level: str | None = None
     allowed_domains: tuple[str, ...] = ()  # when set, mail only goes to these domains (lower case)
     channels: ChannelSettings = ChannelSettings()  # chat bots and where each kind of message goes
+    morning_brief: Mapping[str, Any] | None = None  # checked by the schema; read by brief.BriefSettings
+    weekly: Mapping[str, Any] | None = None  # weekly.WeeklySettings
+    digest: Mapping[str, Any] | None = None  # brief.DigestSettings
 
 
 def _window(text: str) -> QuietWindow:
@@ -250,6 +272,13 @@ def _check_secrets(document: Any, where: str) -> None:
         # Quoting the value would print a password pasted here by mistake.
         raise ConfigError(f"{where}: mail.smtp.password_env must name an environment variable (A-Z, 0-9, _), "
                           "not hold the password itself")
+
+
+def _with_folder(raw: Mapping[str, Any] | None, rel: Any) -> Mapping[str, Any] | None:
+    """A section whose `folder` is relative to the config file, like every other path in it."""
+    if not raw or "folder" not in raw:
+        return raw
+    return {**raw, "folder": str(rel(raw["folder"]))}
 
 
 def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
@@ -335,6 +364,9 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         log_level=log.get("level"),
         allowed_domains=tuple(d.lower().lstrip("@") for d in mail.get("allowed_domains") or ()),
         channels=parse_channels(document.get("channels"), document.get("routes"), where, base_dir),
+        morning_brief=document.get("morning_brief"),
+        weekly=_with_folder(document.get("weekly"), rel),
+        digest=_with_folder(document.get("digest"), rel),
     )
 
 

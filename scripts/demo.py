@@ -195,7 +195,11 @@ def run_demo(now_text: str | None, out: Path) -> int:
             at = now.replace(hour=17, minute=0) if job == "digest" else now
             counts[job] = len(run_job(job, config, at, ledger=ledger, sender=sender).messages)
     ledger.close()
+    from .findings_book import write_findings_workbook  # noqa: PLC0415
+
+    book = write_findings_workbook(result, out / "问题清单.xlsx", now)
     print(f"\n演示数据：{DEMO_DIR}")
+    print(f"问题清单（每人一页，可转发）：{book.resolve()}")
     print(f"检查结果已写入：{(out / 'check.txt').resolve()} 和 {(out / 'check.json').resolve()}")
     print(f"演示邮件（提醒 {counts['reminders']} 封，日报 {counts['digest']} 封，升级 {counts['escalations']} 封）："
           f"{(outbox / 'index.html').resolve()}")

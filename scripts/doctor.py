@@ -27,7 +27,8 @@ from .textnorm import fold
 Gettext = Callable[[str], str]
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # msgids: translated through the catalogue
 JOB_NAMES = {"reminders": "reminders", "digest": "digest", "escalations": "escalations",
-             "monthly_report": "monthly report", "monthly-report": "monthly report"}
+             "monthly_report": "monthly report", "monthly-report": "monthly report",
+             "morning_brief": "morning brief", "morning-brief": "morning brief", "weekly": "weekly summary"}
 
 
 class Check(NamedTuple):

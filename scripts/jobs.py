@@ -23,7 +23,7 @@ from .render import Renderer, check_headers, domain_of, one_line, valid_address
 from .workcal import WorkCalendar
 
 log = logging.getLogger("huifang.jobs")
-JOBS = ("reminders", "digest", "escalations", "monthly-report")
+JOBS = ("reminders", "digest", "escalations", "monthly-report", "morning-brief", "weekly")
 REFUSED_DOMAIN = "refused: outside allowed domains (mail.allowed_domains)"
 RUN_DEADLINE = 20 * 60.0  # seconds one run may spend delivering; what is left is deferred to the next run
 
@@ -109,13 +109,24 @@ def build_messages(job: str, result: CheckResult, config: Config, now: dt.dateti
         return build_report(result, config, now, month)
     if job == "reminders":
         return build_reminders(result, config, now, calendar)
+    if job == "morning-brief":
+        from .brief import BriefSettings, build_morning_brief  # noqa: PLC0415
+
+        return build_morning_brief(result, config, now, calendar, BriefSettings.from_mapping(config.morning_brief))
+    if job == "weekly":
+        from .weekly import WeeklySettings, build_weekly  # noqa: PLC0415
+
+        return build_weekly(result, config, now, calendar, WeeklySettings.from_mapping(config.weekly))
     if job == "digest":
         since = now - dt.timedelta(days=1)
         failures = [{"kind": e.kind, "recipient": e.recipient, "error": e.error or e.status}
                     for e in (ledger.failures_since(since) if ledger else [])]
         runs = [{"job": r.job, "started_at": r.started_at[:16].replace("T", " "), "detail": r.detail or ""}
                 for r in (ledger.runs(since) if ledger else []) if r.outcome == "failed"]
+        from .brief import DigestSettings  # noqa: PLC0415
+
         return build_digests(result, config, now, calendar, failures, runs,
+                             settings=DigestSettings.from_mapping(config.digest),
                              new_recipients=ledger.new_recipients(since) if ledger else ())
     if job == "escalations":
         return build_escalations(result, config, now, calendar, ledger.items_done("escalation") if ledger else set())

@@ -20,11 +20,15 @@ DEFAULT_SCHEDULE = {
     "digest": "17:00",
     "escalations": "every 30 minutes from 09:00 to 18:00",
     "monthly_report": "1st 09:00",
+    "morning_brief": "08:30",
+    "weekly": "mon 09:00",
 }
 _TIME = r"([01]?\d|2[0-3]):([0-5]\d)"
 _EVERY = re.compile(rf"^every\s+(\d+)\s+minutes?(?:\s+from\s+{_TIME}\s+to\s+{_TIME})?$")
 _MONTHLY = re.compile(rf"^(\d{{1,2}})(?:st|nd|rd|th)?\s+{_TIME}$")
 _DAILY = re.compile(rf"^{_TIME}$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKLY = re.compile(rf"^({'|'.join(_WEEKDAYS)})\w*\s+{_TIME}$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class JobTimes:
     times: tuple[dt.time, ...]
     month_day: int | None = None
     workdays_only: bool = True
+    weekday: int | None = None  # 0 = Monday: a weekly job
 
 
 def _t(hour: str, minute: str) -> dt.time:
@@ -42,7 +47,7 @@ def _t(hour: str, minute: str) -> dt.time:
 
 
 def parse_times(job: str, text: str, where: str = "schedule") -> JobTimes:
-    """One schedule entry: "09:00", "every 30 minutes from 09:00 to 18:00" or "1st 09:00"."""
+    """One schedule entry: "09:00", "every 30 minutes from 09:00 to 18:00", "mon 09:00" or "1st 09:00"."""
     value = " ".join(str(text).strip().lower().split())
     if m := _DAILY.match(value):
         return JobTimes(job, (_t(*m.groups()),))
@@ -59,13 +64,15 @@ def parse_times(job: str, text: str, where: str = "schedule") -> JobTimes:
             times.append(dt.time(minute // 60, minute % 60))
             minute += step
         return JobTimes(job, tuple(times))
+    if m := _WEEKLY.match(value):
+        return JobTimes(job, (_t(m.group(2), m.group(3)),), workdays_only=False, weekday=_WEEKDAYS.index(m.group(1)))
     if m := _MONTHLY.match(value):
         day = int(m.group(1))
         if not 1 <= day <= 28:
             raise ConfigError(f"{where}.{job}: day {day} of the month must be 1-28")
         return JobTimes(job, (_t(m.group(2), m.group(3)),), month_day=day, workdays_only=False)
     raise ConfigError(f'{where}.{job}: {text!r} is not a schedule such as "09:00", '
-                      '"every 30 minutes from 09:00 to 18:00" or "1st 09:00"')
+                      '"every 30 minutes from 09:00 to 18:00", "mon 09:00" or "1st 09:00"')
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ class Plan:
     def runs_on(self, spec: JobTimes, day: dt.date) -> bool:
         if spec.month_day is not None:
             return day.day == spec.month_day
+        if spec.weekday is not None:
+            return day.weekday() == spec.weekday
         return not spec.workdays_only or self.calendar.is_workday(day)
 
     def occurrences(self, start: dt.datetime, end: dt.datetime) -> Iterator[tuple[dt.datetime, str]]:

@@ -194,3 +194,24 @@ def test_history_tells_outbox_from_sent(tmp_path):
     lines = [line for line in history.stdout.splitlines() if " reminder " in line]
     assert n >= 5 and len(lines) == n
     assert all("  outbox " in line for line in lines) and not any("  sent " in line for line in lines)
+
+
+def test_check_writes_a_findings_workbook_one_sheet_per_person(tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    config = _demo_copy(tmp_path, "en")
+    proc = run("check", "--config", str(config), "--now", "2026-11-27T09:00", "--format", "xlsx",
+               "--output", str(tmp_path / "findings.xlsx"), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr  # errors found, as with text output
+    book = CalamineWorkbook.from_path(str(tmp_path / "findings.xlsx"))
+    assert {"张伟", "王芳"} <= set(book.sheet_names)
+    missing = run("check", "--config", str(config), "--format", "xlsx", cwd=tmp_path)
+    assert missing.returncode == 2 and "--output" in missing.stderr
+
+
+def test_every_job_runs_from_the_command_line(tmp_path):
+    config = _demo_copy(tmp_path, "en")
+    for job, now in (("morning-brief", "2026-11-30T08:30"), ("weekly", "2026-11-30T09:00")):
+        proc = run("run", job, "--dry-run", "--config", str(config), "--now", now, cwd=tmp_path)
+        assert proc.returncode in (0, 1), proc.stderr
+        assert proc.stdout.startswith(f"{job}: ") and "written to the outbox" in proc.stdout

@@ -28,11 +28,12 @@ PLAN = plan_from_config(None, WorkCalendar(), SHANGHAI, SERVE_JOBS)
 def test_default_plan_skips_the_weekend_and_runs_on_the_make_up_saturday():
     moments = [(m.strftime("%m-%d %H:%M"), j) for m, j in PLAN.occurrences(at("2026-10-09 00:00"), at("2026-10-12 23:59"))
                if j != "escalations"]
-    assert moments == [("10-09 09:00", "reminders"), ("10-09 17:00", "digest"),
-                       ("10-10 09:00", "reminders"), ("10-10 17:00", "digest"),  # 调休 Saturday
-                       ("10-12 09:00", "reminders"), ("10-12 17:00", "digest")]
-    # National Day week: nothing but the monthly report, which goes out on the 1st whatever the day.
-    assert [j for m, j in PLAN.occurrences(at("2026-10-01 00:00"), at("2026-10-07 23:59"))] == ["monthly_report"]
+    assert moments == [("10-09 08:30", "morning_brief"), ("10-09 09:00", "reminders"), ("10-09 17:00", "digest"),
+                       ("10-10 08:30", "morning_brief"), ("10-10 09:00", "reminders"), ("10-10 17:00", "digest"),  # 调休 Saturday
+                       ("10-12 08:30", "morning_brief"), ("10-12 09:00", "reminders"), ("10-12 09:00", "weekly"),
+                       ("10-12 17:00", "digest")]
+    # National Day week: only the monthly report (on the 1st) and the weekly summary (Mondays), whatever the day.
+    assert [j for m, j in PLAN.occurrences(at("2026-10-01 00:00"), at("2026-10-07 23:59"))] == ["monthly_report", "weekly"]
 
 
 def test_escalations_every_30_minutes_within_the_day():
@@ -44,7 +45,7 @@ def test_escalations_every_30_minutes_within_the_day():
 def test_times_are_local_to_the_configured_zone_whatever_the_clock_zone():
     utc_start = dt.datetime(2026, 11, 27, 0, 0, tzinfo=dt.timezone.utc)  # 08:00 in Shanghai
     first = next(PLAN.occurrences(utc_start, utc_start + dt.timedelta(hours=2)))
-    assert first == (at("2026-11-27 09:00"), "reminders")
+    assert first == (at("2026-11-27 08:30"), "morning_brief")
 
 
 @pytest.mark.parametrize("text, first, count, monthly", [
@@ -122,12 +123,13 @@ def test_catch_up_runs_a_missed_job_once_and_not_missed_days(tmp_path):
     runner = Recorder()
     svc = service(tmp_path, clock, runner)
     svc.tick()
-    assert sorted(runner.calls) == [("escalations", "11-30 10:15"), ("reminders", "11-30 10:15")]
+    assert sorted(runner.calls) == [("escalations", "11-30 10:15"), ("morning_brief", "11-30 10:15"),
+                                    ("reminders", "11-30 10:15"), ("weekly", "11-30 10:15")]
     for job, _ in runner.calls:
         record_run(svc.config, job, "2026-11-30 10:15")
     restarted = service(tmp_path, clock, runner)
     restarted.tick()
-    assert len(runner.calls) == 2  # already ran after today's time: no second catch-up
+    assert len(runner.calls) == 4  # already ran after today's time: no second catch-up
 
 
 def test_jobs_fire_at_their_local_times_and_a_failing_one_does_not_stop_the_others(tmp_path):
@@ -216,10 +218,12 @@ def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, 
     # The same jobs run by hand at the times the README promises, against a fresh state and outbox.
     expected_times = []
     for day in ("2026-11-27", "2026-11-28", "2026-11-30", "2026-12-01", "2026-12-02"):  # Sat 28th: store's make-up day
+        expected_times.append((at(f"{day} 08:30"), "morning-brief"))
         expected_times.append((at(f"{day} 09:00"), "reminders"))
         expected_times += [(at(f"{day} 09:00") + dt.timedelta(minutes=30 * i), "escalations") for i in range(19)]
         expected_times.append((at(f"{day} 17:00"), "digest"))
     expected_times.append((at("2026-12-01 09:00"), "monthly-report"))  # the 1st, for November
+    expected_times.append((at("2026-11-30 09:00"), "weekly"))  # Monday
     expected_config = demo_config(tmp_path / "expected", **extra)
     from scripts.mailer import OutboxSender
 
@@ -231,7 +235,7 @@ def test_serve_for_a_simulated_week_sends_exactly_the_expected_emails(tmp_path, 
                      if m.recipient.email in result.delivery.sent]
     assert got == sorted(expected)
     assert not [g for g in got if g[2].startswith("11-29")]  # Sunday: nothing
-    assert {g[0] for g in got} == {"reminder", "digest", "escalation", "report"}
+    assert {g[0] for g in got} == {"reminder", "digest", "escalation", "report", "morning_brief", "weekly"}
     assert sum(1 for g in got if g[0] == "reminder" and g[2] == "11-27 09:00") == 8  # 5 with tasks + 3 supervisors (a row naming nobody)
 
 
@@ -275,3 +279,22 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "SIGTERM" in err and "stopped" in err
+
+
+def test_weekly_jobs_run_on_their_weekday_even_on_a_day_off():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from scripts.scheduling import parse_times, plan_from_config
+    from scripts.service import SERVE_JOBS
+    from scripts.workcal import WorkCalendar
+
+    tz = ZoneInfo("Asia/Shanghai")
+    assert parse_times("weekly", "Monday 09:00").weekday == 0
+    plan = plan_from_config({"weekly": "mon 09:00", "morning_brief": "08:30"}, WorkCalendar(), tz, SERVE_JOBS)
+    start = dt.datetime(2026, 9, 27, 0, 0, tzinfo=tz)  # Sunday; Monday 09-28 is a working day, 10-05 a holiday
+    moments = list(plan.occurrences(start, start + dt.timedelta(days=9)))
+    weekly = [m for m, job in moments if job == "weekly"]
+    assert [m.date().isoformat() for m in weekly] == ["2026-09-28", "2026-10-05"]
+    briefs = {m.date().isoformat() for m, job in moments if job == "morning_brief"}
+    assert "2026-10-05" not in briefs and "2026-09-28" in briefs
