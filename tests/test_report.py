@@ -73,7 +73,7 @@ def test_november_figures(log):
     assert s.median_reply_hours == 1.5  # 0.5, 1, 2, 30
     assert s.median_resolve_hours == 24  # 8, 24, 72
     assert (s.dept_on_time, s.dept_orders, s.dept_rate) == (1, 2, 0.5)
-    assert (s.callbacks, s.resolved, s.callback_rate) == (2, 3, 0.6667)
+    assert (s.callbacks, s.resolved, s.callback_rate) == (2, 3, pytest.approx(2 / 3))
     assert dict(s.satisfaction) == {"满意": 1, "不满意": 1}
     assert [x.complaint_id for x in s.repeats] == ["N1", "N5"]  # A after O1 (23 days), C after N2 (10 days)
     assert [(x.complaint_id, age) for x, age in s.open_at_end] == [("N3", 20), ("N4", 0)]
@@ -104,26 +104,26 @@ def test_the_workbook_holds_the_figures_and_is_emailed(log, smtp_server):
     config = report_config(log, smtp_server.port)
     result = run_job("monthly-report", config, D(2026, 12, 1, 9, tzinfo=SHANGHAI),
                      sender=SmtpSender(SmtpConfig("127.0.0.1", smtp_server.port, "none"), sleep=lambda s: None))
-    path = log / "reports" / "投訴月報-2026-11.xlsx"
+    path = log / "reports" / "投诉月报-2026-11.xlsx"
     assert path.exists() and not list((log / "reports").glob(".~*"))
     summary = sheet(path, "汇总")
-    figures = {row[0]: row[1:4] for row in summary[3:11]}
+    figures = {row[0]: row[1:4] for row in summary[3:13]}
     assert figures["投诉总数"] == [5.0, 2.0, 3.0]
     assert figures["24小时内首次答复率"][:2] == [0.75, 0.5]
     assert figures["首次答复时间中位数（小时）"][:2] == [1.5, 25.0]
     assert figures["协办工单按时完成率"][0] == 0.5 and figures["协办工单按时完成率"][1] == ""
-    assert figures["处理后回访率（闭环）"][0] == pytest.approx(0.6667)
+    assert figures["处理后回访率（闭环）"][0] == pytest.approx(2 / 3)
     assert figures["重复投诉件数"] == [2.0, 0.0, 2.0]
     detail = sheet(path, "投诉明细")
     assert [r[0] for r in detail[1:]] == ["N1", "N2", "N3", "N5", "N4"]
     n2 = next(r for r in detail if r[0] == "N2")
-    assert n2[10] == "否" and n2[12] == "否" and n2[13] == "否"
+    assert n2[11] == "否" and n2[13] == "否" and n2[14] == "否"
     assert [r[0] for r in sheet(path, "月末未结")[1:]] == ["N3", "N4"]
-    assert {r[0]: r[1] for r in sheet(path, "按渠道")[2:]} == {"电话": 3.0, "微信": 1.0, "面诉": 1.0}
+    assert {r[0]: r[1] for r in sheet(path, "按渠道")[1:]} == {"电话": 3.0, "微信": 1.0, "面诉": 1.0}
     assert len(result.delivery.sent) == 1 and smtp_server.received[0].recipients == ["lina@example.com"]
     mail = smtp_server.received[0].message
     (attachment,) = list(mail.iter_attachments())
-    assert attachment.get_filename() == "投訴月報-2026-11.xlsx"
+    assert attachment.get_filename() == "投诉月报-2026-11.xlsx"
     assert attachment.get_content() == path.read_bytes()
     assert "75%" in mail.get_body(("plain",)).get_content()
 
@@ -132,9 +132,9 @@ def test_sheet_text_never_becomes_a_formula_and_phones_are_masked(log):
     import openpyxl
 
     run_job("monthly-report", report_config(log), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
-    wb = openpyxl.load_workbook(log / "reports" / "投訴月報-2026-11.xlsx")
+    wb = openpyxl.load_workbook(log / "reports" / "投诉月报-2026-11.xlsx")
     n4 = next(row for row in wb["投诉明细"].iter_rows() if row[0].value == "N4")
-    assert n4[8].value.startswith("=HYPERLINK") and n4[8].data_type == "s"
+    assert n4[9].value.startswith("=HYPERLINK") and n4[9].data_type == "s"
     assert n4[3].value.startswith("+cmd") and n4[3].data_type == "s"
     assert all(cell.data_type != "f" for ws in wb for row in ws.iter_rows() for cell in row)
     assert n4[4].value == "139****0005"
@@ -142,13 +142,13 @@ def test_sheet_text_never_becomes_a_formula_and_phones_are_masked(log):
 
 def test_phones_shown_when_configured(log):
     run_job("monthly-report", report_config(log, show_phone=True), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
-    detail = sheet(log / "reports" / "投訴月報-2026-11.xlsx", "投诉明细")
+    detail = sheet(log / "reports" / "投诉月报-2026-11.xlsx", "投诉明细")
     assert "13900000005" in [r[4] for r in detail]
 
 
 def test_default_month_is_the_previous_one(log):
     run_job("monthly-report", report_config(log), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
-    assert (log / "reports" / "投訴月報-2026-11.xlsx").exists()
+    assert (log / "reports" / "投诉月报-2026-11.xlsx").exists()
 
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -159,7 +159,7 @@ def test_libreoffice_opens_the_report(log, tmp_path_factory):
     run_job("monthly-report", report_config(log), D(2026, 12, 1, 9, tzinfo=SHANGHAI), dry_run=True)
     out = tmp_path_factory.mktemp("pdf")
     src = out / "report.xlsx"
-    shutil.copy(log / "reports" / "投訴月報-2026-11.xlsx", src)
+    shutil.copy(log / "reports" / "投诉月报-2026-11.xlsx", src)
     proc = subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", "pdf",
                            "--outdir", str(out), str(src)], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
@@ -168,5 +168,5 @@ def test_libreoffice_opens_the_report(log, tmp_path_factory):
     # LibreOffice can also re-save it as xlsx: the figures survive the round trip.
     subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", "ods",
                     "--outdir", str(out), str(src)], check=True, capture_output=True, timeout=180)
-    figures = {row[0]: row[1] for row in sheet(out / "report.ods", "汇总")[3:11]}
+    figures = {row[0]: row[1] for row in sheet(out / "report.ods", "汇总")[3:13]}
     assert figures["投诉总数"] == 5 and figures["24小时内首次答复率"] == 0.75
