@@ -17,7 +17,6 @@ time nor late), and counted as ``unknown`` beside them.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import statistics
 import tempfile
@@ -112,8 +111,8 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def days_late(due: dt.datetime, until: dt.datetime) -> int:
-    """Whole days late, a part day counting as one (1 h late is 1 day late)."""
-    return max(1, math.ceil((until - due) / dt.timedelta(days=1)))
+    """Calendar days from the deadline's day to ``until``'s day; late on the same day counts as 1."""
+    return max(1, (until.date() - due.date()).days)
 
 
 @dataclass(frozen=True)
@@ -356,9 +355,10 @@ def _overdue(c: ComplaintOutcome, first: Done | None, reply_deadline: dt.datetim
             continue
         if deadline < start and _before(done, start):
             continue  # missed in an earlier month and done before this one: that month's report said so
+        last = end - dt.timedelta(microseconds=1)  # the month's last instant: not done by then, late until then
         until = done.at if done is not None and done.at is not None else (
-            dt.datetime.combine(done.day, dt.time(23, 59, 59), tzinfo=start.tzinfo) if done and done.day else end)
-        out.append(Overdue(kind, c, deadline, days_late(deadline, min(until, end)), done is not None and _before(done, end)))
+            dt.datetime.combine(done.day, dt.time(12), tzinfo=start.tzinfo) if done and done.day else last)
+        out.append(Overdue(kind, c, deadline, days_late(deadline, min(until, last)), _before(done, end)))
     return out
 
 
@@ -421,12 +421,13 @@ class Figure:
             return "—"
         return f"{value:.0%}" if self.kind == RATE else f"{value:.1f}" if self.kind == HOURS else str(value)
 
-    def shown_change(self) -> str:
+    def shown_change(self, points: str = " pp") -> str:
+        """The change as shown: rates in percentage points (``points``: " pp", "个百分点")."""
         diff = self.change
         if diff is None:
             return ""
         if self.kind == RATE:
-            return f"{diff * 100:+.0f} pp"
+            return f"{diff * 100:+.0f}{points}"
         return f"{diff:+.1f}" if self.kind == HOURS else f"{diff:+d}"
 
 
@@ -450,15 +451,18 @@ def biggest_changes(stats: MonthStats, previous: MonthStats, count: int = 3) -> 
     moves = []
     for what, zh, en, now, before in (("category", "{}类投诉", "{} complaints", stats.by_category, previous.by_category),
                                       ("channel", "{}渠道投诉", "complaints by {}", stats.by_channel, previous.by_channel)):
-        for name, n, share, _p, _ps, diff, _ in compare(now, before, stats.total, previous.total):
+        for name, _n, share, _p, share_before, diff, _ in compare(now, before, stats.total, previous.total):
             if diff:
-                moves.append((abs(diff), what == "category", name, zh.format(name), en.format(name), diff, share or 0.0))
+                moves.append((abs(diff), what == "category", name, zh.format(name), en.format(name), diff,
+                              share or 0.0, share_before or 0.0))
     moves.sort(key=lambda m: (-m[0], not m[1], str(m[2])))
     out = []
-    for _, _, _, zh, en, diff, share in moves[:count]:
-        went_zh, went_en = ("升至", "up to") if diff > 0 else ("降至", "down to")
-        out.append({"zh": f"{zh} {diff:+d}，占比{went_zh} {share:.0%}",
-                    "en": f"{en} {diff:+d}, share {went_en} {share:.0%}"})
+    for _, _, _, zh, en, diff, share, share_before in moves[:count]:
+        shown, shown_before = f"{share:.0%}", f"{share_before:.0%}"
+        went_zh, went_en = (("持平", "unchanged at") if shown == shown_before else
+                            ("升至", "up to") if share > share_before else ("降至", "down to"))
+        out.append({"zh": f"{zh} {diff:+d}，占比{went_zh} {shown}",
+                    "en": f"{en} {diff:+d}, share {went_en} {shown}"})
     return out
 
 

@@ -133,7 +133,7 @@ def summary(stats: MonthStats, previous: MonthStats, lost: tuple[str, ...] = ())
         "month": stats.month,
         "previous": previous.month,
         "rows": [{"name": f.zh, "en": f.en, "now": f.shown(f.now), "before": f.shown(f.before),
-                  "arrow": f.arrow, "change": f.shown_change()} for f in headline(stats, previous)],
+                  "arrow": f.arrow, "change": f.shown_change(), "change_zh": f.shown_change("个百分点")} for f in headline(stats, previous)],
         "changes": biggest_changes(stats, previous),
         "oldest": [{"id": c.complaint_id, "received": c.received_at.strftime("%Y-%m-%d"), "owner": c.owner,
                     "age": age} for c, age in stats.open_at_end[:5]],
