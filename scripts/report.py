@@ -36,7 +36,7 @@ REPEAT_DAYS = 30
 CALLBACK_WORKING_DAYS = 3
 SATISFACTION = ("满意", "一般", "不满意")
 CLOSED = ("已解决", "已关闭")
-SEVERITIES = ("紧急", "一般")
+UNCATEGORISED = "未分类"
 TREND_MONTHS = 6
 
 # How an obligation stood at month end.
@@ -314,7 +314,7 @@ def month_stats(records: Iterable[Record], month: str, tz: ZoneInfo, *, show_pho
             complaint_id=str(record.get("complaint_id") or ""), received_at=received,
             channel=record.get("channel") or "未填写", customer=str(record.get("customer_name") or ""),
             phone=(str(phone or "")) if show_phone else (mask_phone(phone) or ""),
-            category=str(record.get("category") or "未分类"), severity=str(record.get("severity") or "未填写"),
+            category=str(record.get("category") or UNCATEGORISED), severity=str(record.get("severity") or "未填写"),
             department=str(record.get("department") or ""), model=str(record.get("model") or ""),
             owner=owner_name(typed_owner) if typed_owner else "未填写", owner_key=fold(typed_owner) if typed_owner else "",
             status=str(record.get("status") or ""), content=str(record.get("content") or ""), location=locate(record),
@@ -453,7 +453,8 @@ def biggest_changes(stats: MonthStats, previous: MonthStats, count: int = 3) -> 
                                       ("channel", "{}渠道投诉", "complaints by {}", stats.by_channel, previous.by_channel)):
         for name, _n, share, _p, share_before, diff, _ in compare(now, before, stats.total, previous.total):
             if diff:
-                moves.append((abs(diff), what == "category", name, zh.format(name), en.format(name), diff,
+                said = f"{name}投诉" if what == "category" and str(name).endswith("类") else zh.format(name)
+                moves.append((abs(diff), what == "category", name, said, en.format(name), diff,
                               share or 0.0, share_before or 0.0))
     moves.sort(key=lambda m: (-m[0], not m[1], str(m[2])))
     out = []

@@ -170,3 +170,142 @@ def test_libreoffice_opens_the_report(log, tmp_path_factory):
                     "--outdir", str(out), str(src)], check=True, capture_output=True, timeout=180)
     figures = {row[0]: row[1] for row in sheet(out / "report.ods", "汇总")[3:13]}
     assert figures["投诉总数"] == 5 and figures["24小时内首次答复率"] == 0.75
+
+
+# -- incomplete sources, corrections, resends --------------------------------------------------------
+
+import dataclasses  # noqa: E402
+import os  # noqa: E402
+
+from scripts.check import run_check  # noqa: E402
+from scripts.jobs import deliver  # noqa: E402
+from scripts.ledger import Ledger  # noqa: E402
+from scripts.render import Renderer  # noqa: E402
+from scripts.report_job import ReportIncomplete, build_report, report_sent_before  # noqa: E402
+
+NOW = D(2026, 12, 1, 9, tzinfo=SHANGHAI)
+
+
+def smtp(server):
+    return SmtpSender(SmtpConfig("127.0.0.1", server.port, "none"), sleep=lambda s: None)
+
+
+def send(config, server, now=NOW, **options):
+    """One monthly-report run as the lead wires it: the ledger says whether the month's report went out."""
+    ledger = Ledger(config.state)
+    try:
+        result = run_check(config, now)
+        messages = build_report(result, config, now, "2026-11", sent_before=report_sent_before(ledger, "2026-11"),
+                                **options)
+        return deliver(messages, Renderer(config), ledger, smtp(server), now)
+    finally:
+        ledger.close()
+
+
+def test_a_missing_source_sends_nothing_and_says_what_is_missing(tmp_path, smtp_server):
+    config = report_config(tmp_path, smtp_server.port)  # 客服.xlsx does not exist
+    with pytest.raises(ReportIncomplete, match="客服") as caught:
+        run_job("monthly-report", config, NOW, sender=smtp(smtp_server))
+    assert caught.value.exit_code == 2 and caught.value.missing[0].startswith("客服")
+    assert smtp_server.received == [] and not (tmp_path / "reports").exists()
+
+
+def test_no_complaint_table_is_incomplete_too(tmp_path, smtp_server):
+    write_xlsx(tmp_path / "客服.xlsx", {"杂项": [["随便", "什么"], ["a", "b"]]})
+    config = parse_config({"sources": [{"name": "客服", "path": "客服.xlsx"}], "staff": STAFF_WITH_BOSS,
+                           "mail": {"from": "回访提醒 <noreply@example.com>", "outbox": "outbox"},
+                           "state": "state.sqlite3"}, tmp_path / "huifang.yaml", tmp_path)
+    with pytest.raises(ReportIncomplete, match="no complaint log"):
+        send(config, smtp_server)
+    assert smtp_server.received == []
+
+
+def test_when_the_source_is_back_the_report_goes_and_a_changed_one_is_sent_as_a_correction(log, smtp_server):
+    config = report_config(log, smtp_server.port)
+    first = send(config, smtp_server)
+    assert len(first.sent) == 1 and "更正版" not in smtp_server.received[0].message["Subject"]
+    again = send(config, smtp_server)  # same figures: the ledger knows this report
+    assert (again.sent, again.skipped) == ([], 1)
+    # A row is corrected in the log: N3 was resolved in November after all.
+    import openpyxl
+    wb = openpyxl.load_workbook(log / "客服.xlsx")
+    ws = wb.active
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == "N3":
+            row[11].value, row[13].value, row[14].value = "已解决", D(2026, 11, 12, 10), "更换配件"
+    wb.save(log / "客服.xlsx")
+    corrected = send(config, smtp_server)
+    assert len(corrected.sent) == 1
+    mail = smtp_server.received[-1].message
+    assert "更正版" in mail["Subject"] and "替代早先发出的 2026-11 月报" in mail.get_body(("plain",)).get_content()
+    assert "月末未结件数：1 ↑（2026-10：0，+1）" in mail.get_body(("plain",)).get_content()  # N4 only; was N3, N4
+
+
+def test_resend_sends_the_same_report_again(log, smtp_server):
+    config = report_config(log, smtp_server.port)
+    send(config, smtp_server)
+    assert len(send(config, smtp_server, resend=True).sent) == 1
+    assert len(send(config, smtp_server, now=NOW + dt.timedelta(hours=1), resend=True).sent) == 1
+    assert len(smtp_server.received) == 3
+
+
+# -- file: name, permissions; unreadable rows; repeat window; language --------------------------------
+
+@pytest.mark.parametrize("language, report, name", [
+    ("zh-CN", {}, "投诉月报-2026-11.xlsx"),
+    ("en", {}, "complaint-report-2026-11.xlsx"),
+    ("en", {"file_name": "月报-{month}.xlsx"}, "月报-2026-11.xlsx"),
+])
+def test_file_name_follows_the_language_unless_the_config_names_one(log, language, report, name):
+    config = dataclasses.replace(report_config(log, **report), language=language)
+    messages = build_report(run_check(config, NOW), config, NOW, "2026-11")
+    assert messages[0].attachments == (str(log / "reports" / name),) and (log / "reports" / name).exists()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_the_report_file_follows_the_umask(log, umask, mode):
+    old = os.umask(umask)
+    try:
+        build_report(run_check(report_config(log), NOW), report_config(log), NOW, "2026-11")
+    finally:
+        os.umask(old)
+    assert (log / "reports" / "投诉月报-2026-11.xlsx").stat().st_mode & 0o777 == mode
+
+
+def test_rows_whose_date_cannot_be_read_are_counted_and_listed(tmp_path, smtp_server):
+    bad = c("X1", "11月31日", 13900000009, "电话", "维修质量", "赵敏", "待处理")
+    write_xlsx(tmp_path / "客服.xlsx", {"投诉登记": [COMPLAINT_HEADERS, *ROWS, bad]})
+    config = report_config(tmp_path, smtp_server.port)
+    send(config, smtp_server)
+    text = smtp_server.received[0].message.get_body(("plain",)).get_content()
+    assert "有 1 行受理时间无法读取，未计入本报表：投诉登记!10" in text  # header row 1, ROWS 2–9, X1 row 10
+    path = tmp_path / "reports" / "投诉月报-2026-11.xlsx"
+    assert sheet(path, "无法读取")[1:] == [["投诉登记!10"]]
+    assert "投诉登记!10" in sheet(path, "汇总")[1][0]
+
+
+def test_the_repeat_window_comes_from_the_complaint_schema(log):
+    def check(config, now):  # the store's schema says 5 days instead of 30
+        result = run_check(config, now)
+        for table in result.tables:
+            table.schema = dataclasses.replace(table.schema, repeat=dataclasses.replace(table.schema.repeat, days=5))
+        return result
+
+    config = report_config(log)
+    run_job("monthly-report", config, NOW, dry_run=True, check=check)
+    repeats = sheet(log / "reports" / "投诉月报-2026-11.xlsx", "重复投诉")
+    assert repeats[0][0] == "同一电话 5 天内再次投诉" and repeats[2:] == []  # A: 23 days, C: 10 days apart
+
+
+def test_the_english_email_carries_the_same_figures(log, smtp_server):
+    config = dataclasses.replace(report_config(log, smtp_server.port), language="en")
+    send(config, smtp_server)
+    mail = smtp_server.received[0].message
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["Subject"] == "[Huifang] Complaint report 2026-11"
+    assert "First reply within 24 h: 75% ↑ (2026-10: 50%, +25 pp)" in text
+    assert "Complaints: 5 ↑ (2026-10: 2, +3)" in text
+    # 电话 1 of 2 in October, 3 of 5 in November; 服务态度 1 of 2 (50%) → 2 of 5 (40%); 未分类 0 → 1 of 5.
+    assert "1. complaints by 电话 +2, share up to 60%\n2. 服务态度 complaints +1, share down to 40%\n" \
+           "3. 未分类 complaints +1, share up to 20%" in text.replace("\r\n", "\n")
+    assert [a.get_filename() for a in mail.iter_attachments()] == ["complaint-report-2026-11.xlsx"]
