@@ -649,6 +649,7 @@ def write_report(stats: MonthStats, previous: MonthStats, path: Path, store: str
     import openpyxl  # noqa: PLC0415
     from openpyxl.chart import BarChart, LineChart, Reference  # noqa: PLC0415
     from openpyxl.styles import Alignment, Font  # noqa: PLC0415
+    from openpyxl.worksheet.pagebreak import Break  # noqa: PLC0415
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -687,32 +688,33 @@ def write_report(stats: MonthStats, previous: MonthStats, path: Path, store: str
     old_end = _table(ws, row + 1, ["投诉编号", "受理时间", "责任人", "处理状态", "已过天数"],
                      [(c.complaint_id, c.received_at, c.owner, c.status or "未填写", age) for c, age in oldest] or
                      [("月末没有未结的投诉", None, None, None, None)], (), widths)
-    row = old_end + 2
-    # The category chart's data: on this page, below the list (printed with page 2).
-    cat_top = row
-    cat_end = _table(ws, cat_top, ["投诉类别", stats.month, previous.month],
-                     [(k, n, p) for k, n, _, p, *_ in compare(stats.by_category, previous.by_category,
-                                                                stats.total, previous.total)], (), widths)
     for r_ in range(head_top + 1, head_end + 1):
         ws.cell(r_, 1).alignment = Alignment(wrap_text=False)
     _fit_columns(ws, widths)
-    _print_setup(ws, None, 5, cat_end, list_sheet=False)
-    anchor_row = cat_end + 2
-    if stats.by_category or previous.by_category:
+    _print_setup(ws, None, 5, old_end, list_sheet=False)
+    ws.row_breaks.append(Break(id=old_end + 1))  # page 1 is the manager's summary; the charts print on page 2
+    anchor_row = old_end + 3
+
+    _compare_sheet(wb, "按渠道", "投诉渠道", stats.by_channel, previous.by_channel, stats, previous)
+    categories = _compare_sheet(wb, "按类别", "投诉类别", stats.by_category, previous.by_category, stats, previous)
+    kinds = len(compare(stats.by_category, previous.by_category, stats.total, previous.total))
+    if kinds:
         bars = BarChart()
         bars.title = "按投诉类别（本月与上月）"
         bars.y_axis.title = "件数"
-        bars.add_data(Reference(ws, min_col=2, max_col=3, min_row=cat_top, max_row=cat_end), titles_from_data=True)
-        bars.set_categories(Reference(ws, min_col=1, min_row=cat_top + 1, max_row=cat_end))
-        bars.height, bars.width = 7, 16
+        for col in (2, 4):  # this month's and last month's counts
+            bars.add_data(Reference(categories, min_col=col, min_row=1, max_row=1 + kinds), titles_from_data=True)
+        bars.set_categories(Reference(categories, min_col=1, min_row=2, max_row=1 + kinds))
+        bars.height, bars.width = 6.5, 16
         ws.add_chart(bars, f"A{anchor_row}")
-        anchor_row += 15
+        anchor_row += 14
 
     if len(history) >= 2:
         rates = [(k, zh, get) for k, zh, _en, kind, get in HEADLINES if kind == RATE]
         tr = _list_sheet(wb, "趋势", ["月份", "投诉总数", *[zh for _, zh, _ in rates]],
                          [(s.month, s.total, *[get(s) for _, _, get in rates]) for s in history],
                          (None, "0", *["0.0%"] * len(rates)))
+        wb.move_sheet(tr, offset=1 - wb.sheetnames.index(tr.title))  # right after the summary
         line = LineChart()
         line.title = f"近{len(history)}个月各项比率"
         line.y_axis.number_format = "0%"
@@ -721,11 +723,9 @@ def write_report(stats: MonthStats, previous: MonthStats, path: Path, store: str
         line.set_categories(Reference(tr, min_col=1, min_row=2, max_row=1 + len(history)))
         for series in line.series:
             series.smooth = False
-        line.height, line.width = 7, 16
+        line.height, line.width = 6.5, 16
         ws.add_chart(line, f"A{anchor_row}")
 
-    _compare_sheet(wb, "按渠道", "投诉渠道", stats.by_channel, previous.by_channel, stats, previous)
-    _compare_sheet(wb, "按类别", "投诉类别", stats.by_category, previous.by_category, stats, previous)
     _compare_sheet(wb, "按紧急程度", "紧急程度", stats.by_severity, previous.by_severity, stats, previous)
     if any(c.model for c in [*stats.complaints, *previous.complaints]):
         _compare_sheet(wb, "按车型", "车型", Counter(c.model or "未填写" for c in stats.complaints),
