@@ -207,6 +207,11 @@ class MonthStats:
         return self._tally(c.reply for c in self.complaints)
 
     @property
+    def timeless(self) -> int:
+        """Complaints whose reply or work order is marked done without a time (out of the on-time rates)."""
+        return sum(UNKNOWN in (c.reply, c.dept) for c in self.complaints)
+
+    @property
     def dept_tally(self) -> tuple[int, int, int]:
         return self._tally(c.dept for c in self.complaints)
 
@@ -665,6 +670,8 @@ def write_report(stats: MonthStats, previous: MonthStats, path: Path, store: str
     if notes.unreadable:
         lines.append(f"有 {len(notes.unreadable)} 行受理时间无法读取，未计入：{'、'.join(notes.unreadable[:10])}"
                      + ("等" if len(notes.unreadable) > 10 else "") + "（见“无法读取”表）")
+    if stats.timeless:
+        lines.append(f"有 {stats.timeless} 件的答复或工单只标记已办、没有时间：计为已办，不计入时长和按时率。")
     for line in lines:
         _put(ws, row, 1, line).font = Font(bold=True, color="C00000")
         row += 1

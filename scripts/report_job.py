@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from .check import CheckResult
 from .config import Config
@@ -52,9 +52,9 @@ def report_month(config: Config, now: dt.datetime, month: str | None) -> str:
     return month
 
 
-def report_sent_before(ledger: Ledger | None, month: str) -> bool:
-    """Whether a report for ``month`` already went out (to anyone): the next one is a correction."""
-    return ledger is not None and ledger.period_done("report", month)
+def reports_sent(ledger: Ledger | None) -> set[str]:
+    """The items of the reports already sent (or being sent): which months, which figures."""
+    return ledger.items_done("report") if ledger is not None else set()
 
 
 def file_name(config: Config, month: str) -> str:
@@ -77,17 +77,22 @@ def missing_sources(result: CheckResult) -> list[str]:
     return missing
 
 
-def _figures_hash(context: dict[str, Any]) -> str:
-    payload = json.dumps(context, ensure_ascii=False, sort_keys=True, default=str)
+def _figures_hash(context: dict[str, Any], stats: MonthStats, previous: MonthStats, history: list[MonthStats]) -> str:
+    """Changes when anything the workbook shows changes (a figure, a listed complaint, a row read or not)."""
+    payload = json.dumps([context, repr(stats.complaints), repr(stats.open_at_end), repr(stats.overdue),
+                          repr(previous.complaints), [[f.now for f in headline(s, s)] for s in history]],
+                         ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def build_report(result: CheckResult, config: Config, now: dt.datetime, month: str | None, *,
-                 resend: bool = False, sent_before: bool = False) -> list[Message]:
+                 resend: bool = False, sent_items: Collection[str] = ()) -> list[Message]:
     """The report workbook for ``month`` and one message per supervisor carrying it.
 
-    ``sent_before``: a report for the month already went out (``report_sent_before``); this one says it
-    replaces it. ``resend``: send again even when nothing changed.
+    ``sent_items``: the items of reports sent before (``reports_sent(ledger)``). When a report for the
+    month went out with other figures, this one is a correction and says it replaces it (and stays
+    marked so when rebuilt); with the same figures the ledger skips it, unless ``resend`` (then it goes
+    again, marked as a correction only if other figures went out before).
     """
     month = report_month(config, now, month)
     missing = missing_sources(result)
@@ -114,12 +119,13 @@ def build_report(result: CheckResult, config: Config, now: dt.datetime, month: s
     history = trend(records, month, config.timezone, **options)
     lost = tuple(unreadable(records, options["locate"]))
     context = summary(stats, previous, lost)
-    digest = _figures_hash(context)
-    correction = sent_before
+    digest = _figures_hash(context, stats, previous, history)
+    figures = f"figures:{month}:{digest}"
+    correction = any(i.startswith(f"figures:{month}:") and i != figures for i in sent_items)
     path = write_report(stats, previous, report_path(config, month), config.report.store, history=history,
                         notes=ReportNotes(correction=correction, unreadable=lost, repeat_days=repeat_days))
     context.update({"file_name": path.name, "correction": correction})
-    items = [f"report:{month}", f"figures:{digest}"]
+    items = [f"report:{month}", figures]
     if resend:
         items.append(f"resend:{now.isoformat()}")
     recipients = [m for m in result.staff.members if m.active and m.email and result.staff.team_of(m)]
@@ -140,4 +146,5 @@ def summary(stats: MonthStats, previous: MonthStats, lost: tuple[str, ...] = ())
         "categories": [{"name": k, "count": n} for k, n in stats.by_category.most_common(5)],
         "satisfaction": [{"name": k, "count": stats.satisfaction.get(k, 0)} for k in ("满意", "一般", "不满意")],
         "unreadable": list(lost),
+        "timeless": stats.timeless,
     }

@@ -181,7 +181,7 @@ from scripts.check import run_check  # noqa: E402
 from scripts.jobs import deliver  # noqa: E402
 from scripts.ledger import Ledger  # noqa: E402
 from scripts.render import Renderer  # noqa: E402
-from scripts.report_job import ReportIncomplete, build_report, report_sent_before  # noqa: E402
+from scripts.report_job import ReportIncomplete, build_report, reports_sent  # noqa: E402
 
 NOW = D(2026, 12, 1, 9, tzinfo=SHANGHAI)
 
@@ -195,8 +195,7 @@ def send(config, server, now=NOW, **options):
     ledger = Ledger(config.state)
     try:
         result = run_check(config, now)
-        messages = build_report(result, config, now, "2026-11", sent_before=report_sent_before(ledger, "2026-11"),
-                                **options)
+        messages = build_report(result, config, now, "2026-11", sent_items=reports_sent(ledger), **options)
         return deliver(messages, Renderer(config), ledger, smtp(server), now)
     finally:
         ledger.close()
@@ -239,6 +238,8 @@ def test_when_the_source_is_back_the_report_goes_and_a_changed_one_is_sent_as_a_
     mail = smtp_server.received[-1].message
     assert "更正版" in mail["Subject"] and "替代早先发出的 2026-11 月报" in mail.get_body(("plain",)).get_content()
     assert "月末未结件数：1 ↑（2026-10：0，+1）" in mail.get_body(("plain",)).get_content()  # N4 only; was N3, N4
+    assert send(config, smtp_server).skipped == 1  # the correction is not sent twice
+    assert "更正版" in sheet(log / "reports" / "投诉月报-2026-11.xlsx", "汇总")[0][0]  # and the file stays marked
 
 
 def test_resend_sends_the_same_report_again(log, smtp_server):
@@ -247,6 +248,8 @@ def test_resend_sends_the_same_report_again(log, smtp_server):
     assert len(send(config, smtp_server, resend=True).sent) == 1
     assert len(send(config, smtp_server, now=NOW + dt.timedelta(hours=1), resend=True).sent) == 1
     assert len(smtp_server.received) == 3
+    # The same figures again: a resend, not a correction.
+    assert all("更正版" not in r.message["Subject"] for r in smtp_server.received)
 
 
 # -- file: name, permissions; unreadable rows; repeat window; language --------------------------------
@@ -309,3 +312,22 @@ def test_the_english_email_carries_the_same_figures(log, smtp_server):
     assert "1. complaints by 电话 +2, share up to 60%\n2. 服务态度 complaints +1, share down to 40%\n" \
            "3. 未分类 complaints +1, share up to 20%" in text.replace("\r\n", "\n")
     assert [a.get_filename() for a in mail.iter_attachments()] == ["complaint-report-2026-11.xlsx"]
+
+
+def test_a_reply_marked_done_without_a_time_is_said_in_the_report_and_the_email(log, smtp_server):
+    class DoneMark:  # a done column ticked without a time
+        def __bool__(self):
+            return True
+
+    def check(config, now):
+        result = run_check(config, now)
+        n3 = next(r for t in result.tables for r in t.records if r.get("complaint_id") == "N3")
+        n3["first_reply_at"] = DoneMark()
+        return result
+
+    run_job("monthly-report", report_config(log, smtp_server.port), NOW, sender=smtp(smtp_server), check=check)
+    text = smtp_server.received[0].message.get_body(("plain",)).get_content()
+    # N3 leaves the 24 h figures: on time N1 N5 of N1 N2 N5 (N4 pending) = 67%; the median of 0.5, 1, 30 is 1.
+    assert "24小时内首次答复率：67%" in text and "首次答复时间中位数（小时）：1.0" in text
+    assert "有 1 件的答复或工单只标记已办、没有时间" in text
+    assert "有 1 件的答复或工单只标记已办" in sheet(log / "reports" / "投诉月报-2026-11.xlsx", "汇总")[1][0]
