@@ -331,3 +331,22 @@ def test_a_reply_marked_done_without_a_time_is_said_in_the_report_and_the_email(
     assert "24小时内首次答复率：67%" in text and "首次答复时间中位数（小时）：1.0" in text
     assert "有 1 件的答复或工单只标记已办、没有时间" in text
     assert "有 1 件的答复或工单只标记已办" in sheet(log / "reports" / "投诉月报-2026-11.xlsx", "汇总")[1][0]
+
+
+def test_owner_department_and_overdue_sheets(log):
+    run_job("monthly-report", report_config(log), NOW, dry_run=True)
+    path = log / "reports" / "投诉月报-2026-11.xlsx"
+    owners = {r[0]: r[1:] for r in sheet(path, "按责任人")[1:]}
+    # 赵敏: N1 N3 N5 (October O1), replies all within 24 h, N1's work order on time, N3 open.
+    # 孙磊: N2 N4 (October O2), N2 replied after 30 h, N4 pending; N2's work order late; N4 open.
+    assert owners == {"赵敏": [3.0, 1.0, 2.0, 1.0, 1.0, 1.0], "孙磊": [2.0, 1.0, 1.0, 0.0, 0.0, 1.0]}
+    departments = {r[0]: r[1:5] for r in sheet(path, "按协办部门")[1:]}
+    assert departments == {"售后部": [1.0, 1.0, 1.0, 1.0], "销售部": [1.0, 1.0, 0.0, 0.0]}
+    overdue = [(r[0], r[1], r[4], r[6], r[7]) for r in sheet(path, "超时未办")[1:]]
+    assert overdue == [
+        # O2 resolved Fri 10-23: callback due 3 working days later, Wed 10-28; not made by 11-30.
+        ("处理后回访", "O2", "孙磊", 33.0, "未办"),
+        ("首次答复", "N2", "孙磊", 1.0, "已补办"),  # due 11-06 09:00, replied 15:00
+        ("协办工单", "N2", "孙磊", 1.0, "已补办"),  # due 11-07 18:00, done 11-08 09:00
+        ("处理后回访", "N2", "孙磊", 19.0, "未办"),  # resolved Sun 11-08, due Wed 11-11
+    ]
