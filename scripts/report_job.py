@@ -60,7 +60,7 @@ def reports_sent(ledger: Ledger | None) -> set[str]:
 def file_name(config: Config, month: str) -> str:
     """The report's file name: the config's when it names one, else in the run's language."""
     name = config.report.file_name
-    if name == DEFAULT_FILE_NAME:
+    if not name or name == DEFAULT_FILE_NAME:
         name = FILE_NAMES.get(config.language, FILE_NAMES["zh-CN"])
     return name.format(month=month)
 
