@@ -94,7 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     t = translation(config.language, "cli")
     _ = t.gettext
-    result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run, month=args.month)
+    result = run_job(args.job, config, parse_now(args.now, config), dry_run=args.dry_run, month=args.month,
+                     resend=args.resend)
     where = _(" (outbox: {path})").format(path=config.outbox / "index.html") if result.delivery.outbox else ""
     print(t.ngettext("{job}: {n} message; {summary}{where}", "{job}: {n} messages; {summary}{where}",
                      len(result.messages)).format(job=args.job, n=len(result.messages),

@@ -102,11 +102,12 @@ def calendar_of(config: Config) -> WorkCalendar:
 
 
 def build_messages(job: str, result: CheckResult, config: Config, now: dt.datetime, ledger: Ledger | None,
-                   calendar: WorkCalendar, month: str | None = None) -> list[Message]:
+                   calendar: WorkCalendar, month: str | None = None, resend: bool = False) -> list[Message]:
     if job == "monthly-report":
-        from .report_job import build_report  # noqa: PLC0415
+        from .report_job import build_report, reports_sent  # noqa: PLC0415
 
-        return build_report(result, config, now, month)
+        # A report whose figures changed since it went out (a source came back) is sent again as a correction.
+        return build_report(result, config, now, month, resend=resend, sent_items=reports_sent(ledger))
     if job == "reminders":
         return build_reminders(result, config, now, calendar)
     if job == "morning-brief":
@@ -275,7 +276,7 @@ def _chat_preview(messages: Sequence[Message], config: Config, sender: Sender) -
 
 
 def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False, sender: Sender | None = None,
-            ledger: Ledger | None = None, owner: str | None = None, month: str | None = None,
+            ledger: Ledger | None = None, owner: str | None = None, month: str | None = None, resend: bool = False,
             check: Callable[[Config, dt.datetime], CheckResult] = run_check,
             deadline_seconds: float = RUN_DEADLINE, chat_senders: Mapping[str, Any] | None = None) -> JobResult:
     """Run one job at ``now``. With ``dry_run`` the messages only go to the outbox and nothing is recorded.
@@ -296,7 +297,7 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
             ledger = Ledger(config.state)
         if dry_run:
             result = check(config, now)
-            messages = build_messages(job, result, config, now, None, calendar, month)
+            messages = build_messages(job, result, config, now, None, calendar, month, resend)
             delivery = deliver(messages, renderer, None, sender, now, **limits)
             # A dry run shows chat messages in the outbox instead of sending them.
             _chat_preview(messages, config, sender)
@@ -307,7 +308,7 @@ def run_job(job: str, config: Config, now: dt.datetime, *, dry_run: bool = False
                 try:
                     result = check(config, now)
                     ledger.note_recipients(recipient_addresses(result), now)
-                    messages = build_messages(job, result, config, now, ledger, calendar, month)
+                    messages = build_messages(job, result, config, now, ledger, calendar, month, resend)
                     delivery = deliver(messages, renderer, ledger, sender, now, **limits)
                     _merge(delivery, deliver_chats(messages, config, ledger, now, result, chat_senders))
                 except Exception as exc:
