@@ -43,6 +43,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "path": {"type": "string", "minLength": 1},
                     "google_sheet": {"type": "string", "minLength": 1},
                     "tables": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "owner": {"type": "string", "minLength": 1},
+                    "columns": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.(date|time))?$"},
+                    },
                 },
                 "required": ["name"],
                 "oneOf": [{"required": ["path"]}, {"required": ["google_sheet"]}],
@@ -50,6 +55,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
         },
         "staff": {"type": "array", "items": _STAFF_ITEM},
+        "tables": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "optional": {"type": "array", "items": {"type": "string"}},
+                    "aliases": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                },
+                "additionalProperties": False,
+            },
+        },
         "mail": {
             "type": "object",
             "properties": {
@@ -131,6 +147,8 @@ class SourceConfig:
     path: Path | None = None
     google_sheet: str | None = None
     tables: Mapping[str, str] = field(default_factory=dict)  # worksheet title -> schema name
+    owner: str | None = None  # who gets findings whose row names nobody (default: the supervisors)
+    columns: Mapping[str, str] = field(default_factory=dict)  # header as written -> field / field.date / field.time
 
 
 @dataclass(frozen=True)
@@ -140,6 +158,8 @@ class StaffMember:
     role: str = ""
     supervisor: str | None = None
     active: bool = True
+    mobile: str | None = None
+    wecom_userid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +218,8 @@ class Config:
     escalate_to: str | None = None  # the role that gets second-level escalations
     log_file: Path | None = None
     log_level: str | None = None
+    # table -> {"optional": (field, ...), "aliases": {field: (header, ...)}} (config ``tables``)
+    table_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _window(text: str) -> QuietWindow:
@@ -247,6 +269,8 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
             path=rel(raw["path"]) if "path" in raw else None,
             google_sheet=raw.get("google_sheet"),
             tables=dict(raw.get("tables") or {}),
+            owner=(raw.get("owner") or "").strip() or None,
+            columns=dict(raw.get("columns") or {}),
         ))
     staff = tuple(StaffMember(
         name=s["name"].strip(), email=s["email"].strip(), role=s.get("role", ""),
@@ -305,6 +329,11 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         escalate_to=(document.get("escalation") or {}).get("escalate_to"),
         log_file=rel(log["file"]) if log.get("file") else None,
         log_level=log.get("level"),
+        table_overrides={
+            name: {"optional": tuple(raw.get("optional") or ()),
+                   "aliases": {f: tuple(a) for f, a in (raw.get("aliases") or {}).items()}}
+            for name, raw in (document.get("tables") or {}).items()
+        },
     )
 
 
