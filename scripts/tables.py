@@ -249,7 +249,9 @@ def detect_table(schemas: Iterable[TableSchema], rows: Sequence[Row], first_col:
     best = matches[0]
     required = [f.name for f in best.schema.fields if f.always_required]
     found_required = sum(1 for n in required if n in best.columns)
-    clear = best.score >= 0.5 and len(best.columns) >= 3 and found_required >= max(1, len(required) // 2)
+    # Store sheets keep few optional columns: most required columns found is as clear as half of all.
+    most_required = bool(required) and found_required >= 0.75 * len(required)
+    clear = (best.score >= 0.5 or most_required) and len(best.columns) >= 3 and found_required >= max(1, len(required) // 2)
     if len(matches) > 1 and matches[1].score >= best.score * 0.8:
         clear = False
     return best if clear else None
