@@ -147,3 +147,137 @@ def test_a_work_order_date_alone_is_due_at_the_end_of_that_day(tmp_path):
     row = [*complaint_row("2026-11-20", "10:00"), "售后", "2026-11-27", "已回复"]
     assert found(run(tmp_path, head, [row], now=at("2026-11-27 21:00"))) == [("dept_order_due_soon", "K2")]
     assert found(run(tmp_path, head, [row], now=at("2026-11-27 12:00"))) == []
+
+
+# 4. "Done" written as text ---------------------------------------------------------------------------
+DH = ["客户姓名", "联系电话", "交车时间", "销售顾问", "感谢电话时间", "回访时间"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("mark, expected", [
+    ("已打", []), ("√", []), ("OK", []), ("已联繫", []), ("11-24 已回访", []), ("11/24 10:40 已打", []),
+    (D(2026, 11, 24, 13, 0), []),
+    ("未打", [("thank_you_call_overdue", "E2")]), ("×", [("thank_you_call_overdue", "E2")]),
+    ("待定", [("thank_you_call_overdue", "E2")]), ("-", [("thank_you_call_overdue", "E2")]),
+    ("打了两次没人接", [("unclear_done_mark", "E2")]),
+])
+def test_a_done_column_reads_marks_and_dated_notes(tmp_path, script, mark, expected):
+    row = ["林先生", 13122223333, D(2026, 11, 24, 10, 0), "张伟", mark, "已回访"]
+    result = run(tmp_path, DH, [row], script=script)
+    assert found(result) == expected
+    sheet = result.sources[0].sheets[0]
+    assert sheet.done_unknown == (1 if mark in ("已打", "√", "OK", "已联繫", "打了两次没人接") else 0) + 1
+
+
+@pytest.mark.parametrize("callback, expected", [
+    ("已回访", []), ("2026-11-25", []), ("11/25已回访，满意", []),  # no time of day: not judged
+    ("2026-11-25 12:30", [("callback_in_quiet_hours", "F2")]), ("11-25 22:10 已回访", [("callback_in_quiet_hours", "F2")]),
+    ("2026-11-25 10:30", []),
+])
+def test_quiet_hours_judge_only_marks_with_a_time(tmp_path, callback, expected):
+    row = ["林先生", 13122223333, D(2026, 11, 20, 10, 0), "张伟", "已打", callback]
+    assert found(run(tmp_path, DH, [row])) == expected
+
+
+def test_done_marks_in_records_keep_their_kind(tmp_path):
+    from scripts.coerce import DoneMark
+    rows = [["林先生", 13122223333, D(2026, 11, 20, 10), "张伟", m, None]
+            for m in ("已打", "11-24 已回访", "11-24 10:40 已打", "未打", "看情况")]
+    table = run(tmp_path, DH, rows).tables[0]
+    values = [r.get("thank_you_call_at") for r in table.records]
+    assert values[0] == DoneMark("已打") and values[0] and not values[0].unclear
+    assert values[1] == dt.date(2026, 11, 24) and type(values[1]) is dt.date
+    assert values[2] == D(2026, 11, 24, 10, 40)
+    assert values[3] is None
+    assert values[4] == DoneMark("看情况", unclear=True)
+
+
+def test_a_negative_mark_is_empty_for_required_when(tmp_path):
+    head = [*C_HEAD, "首次回复时间", "解决时间", "处理结果", "回访时间", "客户满意度"]
+    row = [*complaint_row("2026-11-20", "10:00"), "已回复", "2026-11-21 10:00", "更换零件", "未回访", None]
+    row[8] = "已解决"
+    # callback not done: the complaint callback is due (3 working days after 11-21: 11-26) and
+    # satisfaction is not required, since the callback column says 未回访
+    assert found(run(tmp_path, head, [row])) == [("complaint_callback_overdue", "M2")]
+
+
+# 8. Rows that are not records -----------------------------------------------------------------------
+VH = ["序号", "登记时间", "来访方式", "客户姓名", "联系电话", "信息来源", "销售顾问", "是否建卡"]
+GOOD = [1, D(2026, 11, 26, 10), "来店", "陈先生", 13812345678, "网络", "张伟", "是"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("extra", [
+    [[None, "合计", None, "12人", None, None, None, None]],
+    [["小计：3"]],
+    [["备注：本表每日17:00前交销售经理"]],
+    [["注：A级客户三天内回访"]],
+    [[None, None, None, None, None, None, "制表：刘洋", None]],
+    [["审核人：李娜"]],
+    [VH],  # the header repeated: a second sheet pasted below
+    [["十二月来店登记"], VH],  # its title row too
+])
+def test_totals_notes_and_repeated_headers_are_skipped(tmp_path, script, extra):
+    result = run(tmp_path, VH, [GOOD, *extra, [2, *GOOD[1:]]], script=script)
+    assert found(result) == []
+    assert result.sources[0].sheets[0].skipped_rows == list(range(3, 3 + len(extra)))
+    assert len(result.tables[0].records) == 2
+
+
+def test_a_one_cell_row_that_is_no_title_is_still_read(tmp_path):
+    result = run(tmp_path, VH, [GOOD, [None, None, None, "王先生"]])
+    assert ("missing_required", "B3") in found(result)
+
+
+def test_a_totals_row_of_numbers_under_number_columns_is_skipped(tmp_path):
+    head = ["客户姓名", "年龄", "职业", "驾照号", "联系电话", "联系地址", "试驾日期", "客户签名", "销售顾问", "顾问签名"]
+    row = ["陈先生", 35, "教师", "310101199001011234", 13812345678, "上海", "2026-11-26", "陈", "张伟", "张"]
+    result = run(tmp_path, head, [row, [None, 35]])
+    assert found(result) == [] and result.sources[0].sheets[0].skipped_rows == [3]
+
+
+# 6. The phone cell / 7. yes-no ------------------------------------------------------------------------
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("phone, card, expected", [
+    ("13912340018 微信同号", "是", []),
+    ("139-1234-0018（本人）", "已建卡", []),
+    ("＋86 139 1234 0018", "建了", []),
+    ("(021) 6234-5678", "有", []),
+    ("不留", None, []), ("客户拒绝", "否", []), ("拒绝提供", None, []), ("无", None, []), ("没留", None, []),
+    (None, None, [("missing_required", "E2")]),  # nobody to call: no follow-up, no card finding
+    ("138-1234", "否", [("invalid_value", "E2")]),
+    (13912340018, "没建", [("card_not_created", "H2")]),
+    (13912340018, "未建", [("card_not_created", "H2")]),
+    (13912340018, None, [("card_not_created", "H2")]),
+    (13912340018, "×", [("card_not_created", "H2")]),
+])
+def test_the_phone_cell_and_the_card(tmp_path, script, phone, card, expected):
+    row = [1, D(2026, 11, 20, 10), "来店", "陈先生", phone, "网络", "张伟", card]
+    # visited 11-20 without a follow-up: due 11-25, overdue now, for rows with a phone to call
+    expect = sorted(expected + ([("followup_overdue", "B2")] if expected and expected[0][0] == "card_not_created"
+                                or (not expected and phone not in ("不留", "客户拒绝", "拒绝提供", "无", "没留")) else []))
+    assert found(run(tmp_path, VH, [row], script=script)) == expect
+
+
+# 3. Dates without a year; implausible dates ----------------------------------------------------------
+@pytest.mark.parametrize("visit, expected", [
+    ("11-20 10:40", [("followup_overdue", "B2")]),
+    ("11/20", [("followup_overdue", "B2")]),
+    ("11月20日", [("followup_overdue", "B2")]),
+    ("11月26日", []),
+    (11.1, [("invalid_value", "B2")]),  # only a 1900 serial: not a date
+    ("1999-12-31", [("invalid_value", "B2")]),
+    ("2028-01-01", [("invalid_value", "B2")]),
+    (True, [("invalid_value", "B2")]),
+])
+def test_dates_without_a_year_and_implausible_dates(tmp_path, visit, expected):
+    row = [1, visit, "来店", "陈先生", 13812345678, "网络", "张伟", "是"]
+    assert found(run(tmp_path, VH, [row])) == expected
+
+
+def test_a_date_without_a_year_is_taken_near_the_rows_start(tmp_path):
+    head = [*VH, "下次跟进日期"]
+    row = [1, "2025-12-30 10:00", "来店", "陈先生", 13812345678, "网络", "张伟", "是", "1/3"]
+    result = run(tmp_path, head, [row], now=at("2026-12-28 09:00"))
+    assert result.tables[0].records[0]["next_followup_on"] == dt.date(2026, 1, 3)  # not 2027: near the visit
+    assert found(result) == [("followup_overdue", "I2")]
