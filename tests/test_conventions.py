@@ -281,3 +281,135 @@ def test_a_date_without_a_year_is_taken_near_the_rows_start(tmp_path):
     result = run(tmp_path, head, [row], now=at("2026-12-28 09:00"))
     assert result.tables[0].records[0]["next_followup_on"] == dt.date(2026, 1, 3)  # not 2027: near the visit
     assert found(result) == [("followup_overdue", "I2")]
+
+
+# 5. Outcomes written anywhere in the row ---------------------------------------------------------------
+OH = [*VH, "跟进状态", "跟进记录", "备注", "下次跟进日期", "最近跟进日期"]
+
+
+def visit_row(status=None, note=None, remark=None, next_on=None, last_on=None):
+    return [1, D(2026, 11, 20, 10), "来店", "陈先生", 13812345678, "网络", "张伟", "是", status, note, remark,
+            next_on, last_on]
+
+
+OVERDUE = [("followup_overdue", "M2")]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("values, expected", [
+    (dict(remark="客户已订车"), []), (dict(remark="战败，已购他牌"), []), (dict(note="客户放弃"), []),
+    (dict(status="已订车"), []), (dict(status="已成交（全款）"), []), (dict(status="战败"), []),
+    (dict(remark="考虑订车"), OVERDUE), (dict(remark="未成交"), OVERDUE), (dict(note="准备订车"), OVERDUE),
+    (dict(status="未成交"), OVERDUE), (dict(status="跟进中"), OVERDUE),
+    (dict(note="11/24已回访，客户在比价"), []),  # a dated note is a follow-up on 11-24, after the visit
+    (dict(note="11/19 电话"), OVERDUE),  # before the visit: it does not complete it
+    (dict(next_on="2026-11-26", note="11/26 已回访"), []),
+    (dict(next_on="2026-11-26", last_on="2026-11-25"), OVERDUE),
+    (dict(last_on="11-21"), []),  # no next date: any follow-up on or after the visit
+    (dict(next_on="下周"), [("followup_overdue", "M2"), ("invalid_value", "L2")]),  # default deadline applies
+    (dict(status="考虑中"), [("followup_overdue", "M2"), ("invalid_value", "I2")]),
+])
+def test_outcome_words_close_a_visitor_row(tmp_path, script, values, expected):
+    assert found(run(tmp_path, OH, [visit_row(**values)], script=script)) == expected
+
+
+# 9. Open and closed choices ------------------------------------------------------------------------------
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("channel, expected", [
+    ("来店", "来店"), ("展厅", "来店"), ("自然进店", "来店"), ("邀约到店", "来店"), ("来店（自然进店）", "来店"),
+    ("来电", "来电"), ("400电话", "来电"), ("电话咨询", "来电"), ("上门", None), ("网络", None),
+])
+def test_visitor_channel_synonyms(tmp_path, script, channel, expected):
+    row = [1, D(2026, 11, 26, 10), channel, "陈先生", 13812345678, "网络", "张伟", "是"]
+    result = run(tmp_path, VH, [row], script=script)
+    if expected is None:
+        assert found(result) == [("invalid_value", "C2")]
+    else:
+        assert found(result) == [] and result.tables[0].records[0]["channel"] == expected
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("satisfaction, expected", [
+    ("满意", "满意"), ("不满意", "不满意"), ("客户不满意（等待太久）", "不满意"), ("非常满意", "满意"),
+    ("一般吧", "一般"), ("满意度高", "满意"), ("还行", None),
+])
+def test_closed_choices_with_extra_words(tmp_path, script, satisfaction, expected):
+    head = [*C_HEAD, "解决时间", "处理结果", "回访时间", "客户满意度"]
+    row = [*complaint_row("2026-11-20", "10:00"), "2026-11-21 10:00", "已处理", "2026-11-24 10:00", satisfaction]
+    row[8] = "已关闭"
+    result = run(tmp_path, head, [row], script=script)
+    if expected is None:
+        assert found(result) == [("invalid_value", "M2")]
+    else:
+        assert found(result) == [] and result.tables[0].records[0]["satisfaction"] == expected
+
+
+@pytest.mark.parametrize("channel", ["400热线", "12315", "厂家转办", "网络平台", "到店", "抖音私信"])
+def test_complaint_channel_is_open(tmp_path, channel):
+    row = complaint_row("2026-11-26", "11:00")
+    row[3] = channel
+    assert found(run(tmp_path, C_HEAD, [row])) == [("complaint_reply_due_soon", "B2")]
+
+
+# 10. Columns a store does not keep ----------------------------------------------------------------------
+def test_a_complaint_sheet_without_id_or_status_column(tmp_path):
+    head = ["序号", "受理时间", "投诉渠道", "客户姓名", "联系电话", "投诉内容", "责任人", "首次回复时间", "解决时间", "处理结果"]
+    rows = [
+        [1, D(2026, 11, 20, 10), "电话", "钱先生", 13811112222, "异响", "赵敏", "已回复", D(2026, 11, 21, 9), "更换"],
+        [1, D(2026, 11, 26, 11), "电话", "孙女士", 13811113333, "漆面", "赵敏", None, None, None],
+        [3, D(2026, 11, 24, 10), "电话", "周先生", 13811114444, "保养", "赵敏", "已回复", None, "已解释"],
+    ]
+    result = run(tmp_path, head, rows)
+    # no missing_column for 投诉编号/处理状态; 序号 repeats; row 2 resolved: callback due 11-26 (overdue);
+    # row 4 resolved by its 处理结果 but without 解决时间: derived 已解决 needs it
+    assert found(result) == [("complaint_callback_overdue", "I2"), ("complaint_reply_due_soon", "H3"),
+                             ("duplicate_id", "A3"), ("missing_required", "I4")]
+    statuses = [r["status"] for r in result.tables[0].records]
+    assert statuses == ["已解决", "处理中", "已解决"]
+
+
+def test_config_tables_make_fields_optional_and_add_aliases(tmp_path):
+    head = ["客户姓名", "年龄", "驾照编号", "联系电话", "试驾日期", "客户签名", "销售顾问", "顾问签名"]
+    row = ["陈先生", 35, "310101199001011234", 13812345678, "2026-11-26", "陈", "张伟", "张"]
+    extra = {"tables": {"test_drive_log": {"optional": ["occupation", "address"], "aliases": {"license_no": ["驾照编号"]}}}}
+    assert found(run(tmp_path, head, [row], extra=extra)) == []
+    without = run(tmp_path, head, [row])  # without the config: three required columns missing
+    assert sorted(f.column for f in without.findings if f.rule == "missing_column") == ["address", "license_no", "occupation"]
+
+
+def test_config_tables_reject_an_unknown_field(tmp_path):
+    from scripts.errors import ConfigError
+    with pytest.raises(ConfigError, match="no field 'job'.*occupation"):
+        run(tmp_path, VH, [], extra={"tables": {"test_drive_log": {"optional": ["job"]}}})
+
+
+def test_config_source_owner_is_kept(tmp_path):
+    from scripts.config import parse_config
+    config = parse_config({"sources": [{"name": "a", "path": "a.xlsx", "owner": "刘婷"}]}, None, tmp_path)
+    assert config.sources[0].owner == "刘婷"
+
+
+# 11. Traditional and Simplified are one -------------------------------------------------------------------
+def test_a_traditional_name_is_the_staff_lists_person(tmp_path):
+    rows = [[1, D(2026, 11, 20, 10), "來店", "陳先生", 13812345678, "網絡", "陳曉燕", "否"]]
+    result = run(tmp_path, VH, rows)
+    assert found(result) == [("card_not_created", "H2"), ("followup_overdue", "B2")]
+    assert {f.assignee for f in result.findings} == {"陈晓燕"}
+
+
+# More header aliases ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("head", [
+    ["进店日期", "来访方式", "客户姓名", "手机号码", "来源渠道", "接待人", "是否建档"],
+    ["到店日期", "来访方式", "客户姓名", "联系方式", "客户来源", "陪同顾问", "建档"],
+    ["来访日期", "来访方式", "客户姓名", "手机号码", "来源渠道", "销售员", "是否建档"],
+])
+def test_more_visitor_header_aliases(tmp_path, head):
+    row = [D(2026, 11, 26, 10), "来店", "陈先生", 13812345678, "网络", "张伟", "否"]
+    result = run(tmp_path, head, [row])
+    assert found(result) == [("card_not_created", "G2")]
+
+
+def test_more_delivery_and_test_drive_aliases(tmp_path):
+    head = ["客户姓名", "联系电话", "交车时间", "销售顾问", "1小时感谢电话", "3日回访"]
+    row = ["林先生", 13122223333, D(2026, 11, 20, 10), "张伟", None, None]
+    assert found(run(tmp_path, head, [row])) == [("delivery_callback_overdue", "F2"), ("thank_you_call_overdue", "E2")]
