@@ -540,7 +540,12 @@ class _Reader:
                     del record[name]
                     invalid.append((name, self.raw(name, record, values), "日期缺少年份"))
                     continue
-                value = record[name] = value.resolve(near)
+                try:
+                    value = record[name] = value.resolve(near)
+                except ValueError as exc:  # 02-30, 11-31
+                    del record[name]
+                    invalid.append((name, self.raw(name, record, values), str(exc)))
+                    continue
             reason = _plausible(value, self.latest)
             if reason is not None:
                 del record[name]
@@ -553,7 +558,10 @@ class _Reader:
             led = date_prefix(text, as_date=True) if isinstance(text, str) else None
             if led is None or near is None or any(n == target for n, _, _ in invalid):
                 continue
-            day = led[0].resolve(near) if type(led[0]) is Yearless else led[0]
+            try:
+                day = led[0].resolve(near) if type(led[0]) is Yearless else led[0]
+            except ValueError:
+                continue
             day = day.date() if isinstance(day, dt.datetime) else day
             if _plausible(day, self.latest) is not None:
                 continue

@@ -413,3 +413,90 @@ def test_more_delivery_and_test_drive_aliases(tmp_path):
     head = ["客户姓名", "联系电话", "交车时间", "销售顾问", "1小时感谢电话", "3日回访"]
     row = ["林先生", 13122223333, D(2026, 11, 20, 10), "张伟", None, None]
     assert found(run(tmp_path, head, [row])) == [("delivery_callback_overdue", "F2"), ("thank_you_call_overdue", "E2")]
+
+
+# Duties added ---------------------------------------------------------------------------------------------
+MH = ["客户姓名", "联系电话", "车型", "交车时间", "销售顾问", "感谢电话时间", "回访时间", "保养提醒"]
+
+
+@pytest.mark.parametrize("delivered, now, reminded, expected", [
+    # delivered 05-31: first service 11-30 (6 months, day clamped), reminder due 11-16
+    ("2026-05-31 10:00", "2026-11-15 09:00", None, []),
+    ("2026-05-31 10:00", "2026-11-16 09:00", None, [("maintenance_reminder_due_soon", "H2")]),
+    ("2026-05-31 10:00", "2026-11-30 23:00", None, [("maintenance_reminder_due_soon", "H2")]),
+    ("2026-05-31 10:00", "2026-12-01 00:01", None, [("maintenance_reminder_overdue", "H2")]),
+    ("2026-05-31 10:00", "2026-12-01 00:01", "已提醒", []),
+    ("2026-05-31 10:00", "2026-12-01 00:01", "2026-11-20", []),
+])
+def test_first_service_reminder(tmp_path, delivered, now, reminded, expected):
+    row = ["林先生", 13122223333, "途观L", delivered, "张伟", "已打", "已回访", reminded]
+    result = run(tmp_path, MH, [row], now=at(now))
+    assert found(result) == expected
+    for f in result.findings:
+        assert f.due.date() == dt.date(2026, 11, 30) and f.assignee == "张伟"
+
+
+def test_add_months_clamps_the_day():
+    from scripts.deadlines import add_months
+    assert add_months(dt.date(2026, 5, 31), 6) == dt.date(2026, 11, 30)
+    assert add_months(dt.date(2026, 8, 31), 6) == dt.date(2027, 2, 28)
+    assert add_months(dt.date(2027, 8, 29), 6) == dt.date(2028, 2, 29)
+
+
+AH = ["客户姓名", "联系电话", "负责专员", "分配日期", "首次联系时间", "是否会员"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("assigned, contact, now, expected", [
+    ("2026-11-20", None, "2026-11-26 09:00", []),
+    ("2026-11-20", None, "2026-11-27 09:00", [("assignment_contact_due_soon", "E2")]),  # 7 days: 11-27
+    ("2026-11-20", None, "2026-11-28 00:00", [("assignment_contact_overdue", "E2")]),
+    ("2026-11-20", "已联系", "2026-11-28 00:00", []),
+    ("2026-11-20", "未联系", "2026-11-28 00:00", [("assignment_contact_overdue", "E2")]),
+])
+def test_assigned_customers_are_contacted_within_a_week(tmp_path, script, assigned, contact, now, expected):
+    row = ["陈先生", 13812345678, "赵敏", assigned, contact, "是"]
+    result = run(tmp_path, AH, [row], script=script, now=at(now), title="客户分配表")
+    assert result.tables[0].schema.name == "assignment_log"
+    assert found(result) == expected
+
+
+def test_visitor_order_date_and_complaint_vehicle_fields(tmp_path):
+    result = run(tmp_path, [*VH, "跟进状态", "订车日期"], [[*GOOD, "已订车", "11-26"]])
+    assert found(result) == [] and result.tables[0].records[0]["order_on"] == dt.date(2026, 11, 26)
+    head = [*C_HEAD, "车型", "车牌号"]
+    result = run(tmp_path, head, [[*complaint_row("2026-11-26", "11:00"), "途观L", "沪A12345"]])
+    assert result.tables[0].records[0]["model"] == "途观L" and result.tables[0].records[0]["plate"] == "沪A12345"
+
+
+def test_staff_sheet_mobile_and_wecom_account(tmp_path):
+    head = ["姓名", "邮箱", "角色", "上级", "企业微信手机号", "企业微信账号"]
+    rows = [["刘婷", "lt@example.com", "展厅经理", None, "139 1234 0018", "LiuTing"]]
+    result = run(tmp_path, head, rows, staff=None, title="员工名单")
+    member = result.staff.get("劉婷")
+    assert member is not None and member.mobile == "13912340018" and member.wecom_userid == "LiuTing"
+
+
+# What was understood: the per-sheet report -------------------------------------------------------------------
+def test_the_sheet_report_says_what_was_understood(tmp_path):
+    head = ["序号", "来店日期", "来店时间", "来访方式", "客户姓名", "联系电话", "信息来源", "接待顾问", "是否建卡", "备用"]
+    rows = [[1, "2026-11-26", "10:00", "来店", "陈先生", 13812345678, "网络", "张伟", "是", None],
+            [None, "合计", None, None, None, None, None, None, None, None]]
+    sheet = run(tmp_path, head, rows, top=[["十一月来店登记"]]).sources[0].sheets[0]
+    assert sheet.header_row == 2 and sheet.headers["J"] == "备用"
+    assert sheet.columns == {"A": None, "B": "visit_at.date", "C": "visit_at.time", "D": "channel",
+                             "E": "customer_name", "F": "phone", "G": "info_source", "H": "consultant",
+                             "I": "card_created", "J": None}
+    assert sheet.pairs == [("visit_at", "B", "C")] and sheet.skipped_rows == [4] and sheet.rows == 1
+
+
+# No cell value makes reading raise ---------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [
+    "x" * 3_000_000, "\t\u202e\u200f", True, False, -1, 1e308, float("inf"), "９９９９-９９-９９", "11-31",
+    "2026-02-30 25:61", "#REF!", "13" * 1000, "已" * 10000, dt.time(9, 15),
+])
+def test_no_cell_value_makes_reading_raise(tmp_path, value):
+    head = [*OH, "回访时间"]
+    row = [value] * len(head)
+    result = run(tmp_path, head, [row, GOOD + [None] * 6])
+    assert result.tables and len(result.tables[0].records) >= 1
