@@ -500,3 +500,34 @@ def test_no_cell_value_makes_reading_raise(tmp_path, value):
     row = [value] * len(head)
     result = run(tmp_path, head, [row, GOOD + [None] * 6])
     assert result.tables and len(result.tables[0].records) >= 1
+
+
+# Property: a sheet's findings do not depend on the script it is written in ------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELLS = {
+    "登记时间": [D(2026, 11, 20, 10), "11-24 9:15", "2026年11月26日", "前天", None, 11.1],
+    "来访方式": ["来店", "展厅", "来电", "上门", None],
+    "客户姓名": ["陈先生", "刘女士", None],
+    "联系电话": [13812345678, "13912340018 微信同号", "不留", "客户拒绝", "138-1234", None],
+    "信息来源": ["网络", "朋友介绍", None],
+    "销售顾问": ["陈晓燕", "张伟", "赵敏", "小明", None],
+    "是否建卡": ["是", "已建卡", "没建", "否", None],
+    "跟进状态": ["跟进中", "已成交", "战败", "考虑中", None],
+    "跟进记录": ["11/24已回访，已订车", "考虑订车", "11/26 电话联系", None],
+    "备注": ["客户放弃", "未成交", "说明：老客户", None],
+    "最近跟进日期": ["已联系", "11-25", "未联系", "打过电话", None],
+}
+_HEAD = list(_CELLS)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(*(st.sampled_from(v) for v in _CELLS.values())), min_size=1, max_size=4))
+def test_findings_do_not_change_between_simplified_and_traditional(tmp_path_factory, rows):
+    shapes = []
+    for script in SCRIPTS:
+        path = tmp_path_factory.mktemp(script)
+        result = run(path, _HEAD, [list(r) for r in rows], script=script)
+        shapes.append(sorted((f.rule, f.row, f.column) for f in result.findings))
+    assert shapes[0] == shapes[1]
