@@ -243,11 +243,14 @@ def read_time(value: Any, epoch1904: bool = False) -> dt.time | dt.datetime | dt
         raise ValueError("不是时间（如 9:15）") from None
 
 
-_AFFIRMATIVE = ("已打", "已回访", "已联系", "已完成", "已处理", "已回复", "已提醒", "已通知", "已致电", "已电话",
-                "已沟通", "已跟进", "已解决", "已答复", "已接通", "已发送")
+# 覆 of 回覆/答覆 stays 覆 in a character table (OpenCC changes it only inside phrases): both are listed.
+_AFFIRMATIVE = tuple(fold(w) for w in (
+    "已打", "已回访", "已联系", "已完成", "已处理", "已回复", "已回覆", "已提醒", "已通知", "已致电", "已电话",
+    "已沟通", "已跟进", "已解决", "已答复", "已答覆", "已接通", "已发送"))
 _AFFIRMATIVE_EXACT = frozenset(fold(v) for v in ("是", "√", "✓", "✔", "y", "yes", "ok", "好", "有", "完成", "已"))
 _NEGATIVE = tuple(dict.fromkeys(
-    ("未打", "未回访", "未联系", "待定", "待回访", "待联系", "待处理", "待打", "没打", "没回访", "没联系", "没有")
+    tuple(fold(w) for w in ("未打", "未回访", "未联系", "待定", "待回访", "待联系", "待处理", "待打", "没打", "没回访",
+                            "没联系", "没有"))
     + tuple(p + word[1:] for word in _AFFIRMATIVE for p in ("未", "没", "待"))
 ))
 _NEGATIVE_EXACT = frozenset(fold(v) for v in ("否", "×", "✗", "✘", "x", "无", "n", "no", "-", "--", "—", "——", "未", "没"))
