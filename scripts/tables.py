@@ -7,6 +7,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .coerce import DECLINED, MIN_DATE, DoneMark, Yearless, date_prefix, is_empty, read_time, to_text
@@ -23,6 +24,9 @@ _NOTE = re.compile(r"\s*\([^()]*\)\s*$")
 _MEMO_LIMIT = 20000
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class Record(dict):
     """A row's typed values by field name (empty and unreadable cells are absent).
 
@@ -36,10 +40,10 @@ class Record(dict):
     def __init__(self, row: int):
         super().__init__()
         self.row = row
-        self.invalid: frozenset[str] = frozenset()
-        self.dateonly: frozenset[str] = frozenset()
-        self.declined: frozenset[str] = frozenset()
-        self.at_time: frozenset[str] = frozenset()
+        self.invalid: frozenset[str] = _NONE  # one shared empty set: a 100k-row log has 100k records
+        self.dateonly: frozenset[str] = _NONE
+        self.declined: frozenset[str] = _NONE
+        self.at_time: frozenset[str] = _NONE
 
 
 @dataclass(frozen=True)
@@ -368,10 +372,19 @@ def _pair(cells: _Cells, date_value: Any, time_value: Any) -> tuple[Any, bool]:
     return dt.datetime.combine(base, clock), False
 
 
+@lru_cache(maxsize=4096)  # names and choices repeat down a log
+def _header_key(text: str) -> str:
+    keys = header_keys(text)
+    return keys[-1] if keys else ""
+
+
+_MIN_DAY = MIN_DATE.date()
+
+
 def _plausible(value: Any, latest: dt.date | None) -> str | None:
     """Why a date cannot be right (before 2000, or more than 366 days after now), else None."""
-    day = value.date() if isinstance(value, dt.datetime) else value
-    if day < MIN_DATE.date():
+    day = value.date() if type(value) is dt.datetime else value
+    if day < _MIN_DAY:
         return "日期早于 2000 年，不合理"
     if latest is not None and day > latest:
         return "日期在一年以后，不合理"
@@ -396,52 +409,71 @@ class _Reader:
         self.datetimes = [c.name for c in self.cells if c.spec.type == "datetime"]
         anchor = schema.anchor
         self.anchor = anchor if anchor in table.columns else None
+        if self.anchor is not None:
+            self.dated = [self.anchor, *(n for n in self.dated if n != self.anchor)]
         self.defaults = [(c.name, c.spec.default) for c in self.cells if c.spec.default is not None]
         self.notes = [(c.name, c.spec.dates_field) for c in self.cells if c.spec.dates_field]
         self.derived = [f for f in schema.fields if f.derive is not None and f.name not in table.columns]
         self.has_declined_flag = "phone_declined" in schema.field_names
+        self.shared: dict[tuple[str, ...], frozenset[str]] = {}  # one frozenset per distinct date-only set
         mapped = {c.index: c.spec for c in self.cells}
         mapped.update({c.time_index: c.spec for c in self.cells if c.time_index is not None})
         self.mapped = mapped
-        self.header_keys = {c.index: header_keys(c.header)[-1] for c in (*table.columns.values(), *table.times.values())
-                            if header_keys(c.header)}
+        self.header_keys = {c.index: _header_key(c.header) for c in (*table.columns.values(), *table.times.values())
+                            if _header_key(c.header)}
 
     def is_header(self, values: Sequence[Any]) -> bool:
         """The row repeats the header (a sheet pasted under another)."""
+        keys = self.header_keys
+        need = max(2, (len(keys) + 1) // 2)
+        misses_left = len(keys) - need  # stop as soon as the row cannot reach ``need`` any more
         same = 0
-        for index, key in self.header_keys.items():
-            value = values[index] if index < len(values) else None
-            if isinstance(value, str) and value.strip():
-                keys = header_keys(value)
-                if keys and keys[-1] == key:
-                    same += 1
-        return same >= max(2, (len(self.header_keys) + 1) // 2)
+        size = len(values)
+        for index, key in keys.items():
+            value = values[index] if index < size else None
+            if type(value) is str and len(value) <= 3 * len(key) + 12 and _header_key(value) == key:
+                same += 1
+                if same >= need:
+                    return True
+            else:
+                misses_left -= 1
+                if misses_left < 0:
+                    return False
+        return False
 
-    def not_record(self, values: Sequence[Any]) -> bool:
-        """A totals or note row: first cell 合计/备注：…, or only numbers under number columns."""
-        first = next((v for v in values if not is_empty(v)), None)
-        if isinstance(first, str) and fold(first.strip()[:20]).startswith(_NOT_RECORD):
-            return True
+    def shape(self, values: Sequence[Any]) -> str | None:
+        """"skip" for a totals or note row (first cell 合计/备注：…, or only numbers under number columns),
+        "title" for a row of one text cell (a title if a repeated header follows), else None."""
+        first = None
+        filled = 0
         numbers_only = True
         counted = False
+        mapped = self.mapped
         for i, value in enumerate(values):
-            if is_empty(value):
+            if value is None or (type(value) is str and not value.strip()):
                 continue
-            if type(value) not in (int, float):
-                numbers_only = False
-                break
-            spec = self.mapped.get(i)
-            if spec is not None:
-                if spec.type != "int":
+            filled += 1
+            if first is None:
+                first = value
+                if type(value) is str and fold(value.strip()[:20]).startswith(_NOT_RECORD):
+                    return "skip"
+            if numbers_only:
+                if type(value) not in (int, float):
                     numbers_only = False
-                    break
-                counted = True
-        return numbers_only and counted
-
-    @staticmethod
-    def single_text(values: Sequence[Any]) -> bool:
-        filled = [v for v in values if not is_empty(v)]
-        return len(filled) == 1 and isinstance(filled[0], str)
+                else:
+                    spec = mapped.get(i)
+                    if spec is not None:
+                        if spec.type != "int":
+                            numbers_only = False
+                        else:
+                            counted = True
+            elif filled > 1:
+                break
+        if numbers_only and counted:
+            return "skip"
+        if filled == 1 and type(first) is str:
+            return "title"
+        return None
 
     def read(self, rows: Iterable[Row]) -> None:
         table = self.table
@@ -456,10 +488,11 @@ class _Reader:
                     table.skipped_rows.extend((held[0], number))
                     continue
                 self.row(*held)
-            if self.single_text(values) and not self.not_record(values):
+            shape = self.shape(values)
+            if shape == "title":
                 pending = (number, values)
                 continue
-            if self.is_header(values) or self.not_record(values):
+            if shape == "skip" or self.is_header(values):
                 table.skipped_rows.append(number)
                 continue
             self.row(number, values)
@@ -476,8 +509,19 @@ class _Reader:
         declined: list[str] = []
         for c in self.cells:
             value = values[c.index]
-            if c.time_index is None:
-                out = _cell(c, value)
+            if c.time_index is None:  # _cell inlined: this loop runs once per cell of the log
+                kind = type(value)
+                if kind is str:
+                    out = c.memo.get(value, _INVALID)
+                    if out is _INVALID:
+                        out = _cell(c, value)
+                elif kind is c.native:
+                    record[c.name] = value
+                    continue
+                elif value is None:
+                    continue
+                else:
+                    out = _convert(c, value)
             else:
                 out, on_time = _pair(c, value, values[c.time_index])
                 if on_time:
@@ -528,10 +572,7 @@ class _Reader:
     def dates(self, record: Record, invalid: list[tuple[str, Any, str]], values: Sequence[Any]) -> None:
         """Years for dates written without one, implausible dates, dated notes, and date-only flags."""
         near = self.today
-        order = self.dated
-        if self.anchor is not None and self.anchor in order:
-            order = [self.anchor, *(n for n in order if n != self.anchor)]
-        for name in order:
+        for name in self.dated:  # the anchor (the row's own start date) first
             value = record.get(name)
             if value is None or type(value) is DoneMark:
                 continue
@@ -572,7 +613,11 @@ class _Reader:
                     if type(record.get(n)) is dt.date
                     or (type(record.get(n)) is dt.datetime and record[n].time() == dt.time())]
         if dateonly:
-            record.dateonly = frozenset(dateonly)
+            key = tuple(dateonly)
+            shared = self.shared.get(key)
+            if shared is None:
+                shared = self.shared[key] = frozenset(dateonly)
+            record.dateonly = shared
 
     def raw(self, name: str, record: Record, values: Sequence[Any]) -> Any:
         column = self.table.times[name] if name in record.at_time else self.table.columns[name]
