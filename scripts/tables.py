@@ -556,8 +556,9 @@ class _Reader:
             for name, value, reason in invalid:  # after the row is read, so the finding has its assignee
                 # Licence and ID numbers never leave the sheet, not even inside an error message.
                 shown = "" if table.schema.field(name).confidential else f"「{_show(value)}」"
+                label = display_header(table.times[name].header) if name in record.at_time else table.label_of(name)
                 table.findings.append(table.finding(
-                    "invalid_value", record, name, f"{table.label_of(name)}{shown}无法识别：{reason}",
+                    "invalid_value", record, name, f"{label}{shown}无法识别：{reason}",
                 ))
         for name, value in record.items():
             if type(value) is DoneMark:

@@ -90,6 +90,10 @@ def test_a_date_and_a_time_column_make_one_value(tmp_path, script, day, clock, e
     assert found(result) == expected
     assert result.sources[0].sheets[0].pairs == [("received_at", "B", "C")]
     assert result.sources[0].sheets[0].columns["B"] == "received_at.date"
+    for f in result.findings:  # a finding at the time cell names the time column
+        assert f.header == ("投诉时间" if f.cell == "C2" else "投诉日期") or script == "traditional"
+        if f.rule == "invalid_value":
+            assert f.message.startswith(to_script("投诉时间" if f.cell == "C2" else "投诉日期", script))
 
 
 D_HEAD = ["客户姓名", "联系电话", "车型", "交车日期", "交车时间", "销售顾问", "感谢电话", "三日回访"]
