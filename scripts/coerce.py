@@ -24,13 +24,13 @@ _MAX_SERIAL = 2958465  # 9999-12-31
 
 _DATE_TEXT = re.compile(
     r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:：时時点點]\s*(?P<M>\d{1,2})?\s*(?:[:：分]\s*(?P<S>\d{1,2}(?:\.\d+)?)?\s*秒?)?)?$"
+    r"(?:[\sT]*(?P<ap>上午|早上|中午|下午|晚上)?\s*(?P<H>\d{1,2})\s*[:：时時点點]\s*(?P<M>\d{1,2})?\s*(?:[:：分]\s*(?P<S>\d{1,2}(?:\.\d+)?)?\s*秒?)?)?$"
 )
 # A date at the start of a text, with or without a year, optionally followed by a time of day:
 # "2026-11-24 9:15", "11/23已回访", "11月20日", "11-20 10:40 已打".
 _DATE_PREFIX = re.compile(
     r"^\s*(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)\s*[日号號]?"
-    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:：时時点點](?:\s*(?P<M>\d{1,2})(?!\d))?\s*(?:[:：分]\s*(?P<S>\d{1,2}(?:\.\d+)?)?\s*秒?)?)?"
+    r"(?:[\sT]*(?P<ap>上午|早上|中午|下午|晚上)?\s*(?P<H>\d{1,2})\s*[:：时時点點](?:\s*(?P<M>\d{1,2})(?!\d))?\s*(?:[:：分]\s*(?P<S>\d{1,2}(?:\.\d+)?)?\s*秒?)?)?"
 )
 _TIME_TEXT = re.compile(
     r"^(?P<ap>上午|早上|中午|下午|晚上|AM|PM|am|pm)?\s*(?P<H>\d{1,2})\s*(?:[:：时時点點]\s*(?P<M>\d{1,2})?\s*(?:[:：分]\s*(?P<S>\d{1,2})?\s*秒?)?)\s*"
@@ -119,8 +119,11 @@ def _from_match(match: re.Match, as_date: bool = False) -> dt.datetime | dt.date
     moment = None
     if parts["H"] is not None:
         seconds = float(parts["S"] or 0)
+        hour = int(parts["H"])
+        if parts.get("ap") in ("下午", "晚上") and hour < 12:
+            hour += 12
         try:
-            moment = dt.time(int(parts["H"]), int(parts["M"] or 0), int(seconds), round(seconds % 1 * 1e6))
+            moment = dt.time(hour, int(parts["M"] or 0), int(seconds), round(seconds % 1 * 1e6))
         except ValueError:
             raise ValueError("时间不存在") from None
     month, day = int(parts["m"]), int(parts["d"])

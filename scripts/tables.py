@@ -292,6 +292,7 @@ class _Cells:
 _NATIVE = {"bool": bool, "int": int}
 _INVALID = object()
 _DATED = ("datetime", "date")
+_KEY_TYPES = frozenset(("phone", "datetime", "date", "bool"))  # a number there may be a record's own value
 
 
 class Invalid:
@@ -442,8 +443,9 @@ class _Reader:
         return False
 
     def shape(self, values: Sequence[Any]) -> str | None:
-        """"skip" for a totals or note row (first cell 合计/备注：…, or only numbers under number columns),
-        "title" for a row of one text cell (a title if a repeated header follows), else None."""
+        """"skip" for a totals or note row: first cell 合计/备注：…, or only numbers, none of them under a
+        phone, date or yes/no column (a count under 客户姓名, a SUM under 年龄); "blank" for a row holding
+        nothing but a row number (序号); "title" for a row of one text cell; else None."""
         first = None
         filled = 0
         numbers_only = True
@@ -462,15 +464,15 @@ class _Reader:
                     numbers_only = False
                 else:
                     spec = mapped.get(i)
-                    if spec is not None:
-                        if spec.type != "int":
+                    if spec is not None and not spec.fallback_aliases:
+                        if spec.type in _KEY_TYPES:
                             numbers_only = False
                         else:
                             counted = True
             elif filled > 1:
                 break
-        if numbers_only and counted:
-            return "skip"
+        if numbers_only and filled:
+            return "skip" if counted else "blank"
         if filled == 1 and type(first) is str:
             return "title"
         return None
@@ -491,6 +493,8 @@ class _Reader:
             shape = self.shape(values)
             if shape == "title":
                 pending = (number, values)
+                continue
+            if shape == "blank":
                 continue
             if shape == "skip" or self.is_header(values):
                 table.skipped_rows.append(number)

@@ -233,6 +233,17 @@ def test_a_one_cell_row_that_is_no_title_is_still_read(tmp_path):
     assert ("missing_required", "B3") in found(result)
 
 
+def test_a_totals_row_of_counts_is_skipped_and_row_numbers_alone_are_blank(tmp_path):
+    rows = [GOOD, [None, None, None, 12], [7], [None, D(2026, 11, 26, 10)]]
+    result = run(tmp_path, VH, rows)
+    assert found(result) == [("missing_required", "C5"), ("missing_required", "D5"), ("missing_required", "E5"),
+                             ("missing_required", "F5"), ("missing_required", "G5")]
+    assert result.sources[0].sheets[0].skipped_rows == [3]
+    head = ["序号", "受理时间", "投诉渠道", "客户姓名", "联系电话", "投诉内容", "责任人"]
+    result = run(tmp_path, head, [[1, D(2026, 11, 27, 8), "电话", "钱先生", 13811112222, "异响", "赵敏"], [2], [3]])
+    assert found(result) == [] and result.sources[0].sheets[0].skipped_rows == []
+
+
 def test_a_totals_row_of_numbers_under_number_columns_is_skipped(tmp_path):
     head = ["客户姓名", "年龄", "职业", "驾照号", "联系电话", "联系地址", "试驾日期", "客户签名", "销售顾问", "顾问签名"]
     row = ["陈先生", 35, "教师", "310101199001011234", 13812345678, "上海", "2026-11-26", "陈", "张伟", "张"]
