@@ -168,7 +168,14 @@ def _open_tasks(table: Table, calendar: WorkCalendar, tz: ZoneInfo
 
 def _finding(table: Table, rule: DeadlineRule, record: Record, due: Due, point: str | None, overdue: bool) -> Finding:
     who = record.get(table.schema.customer) if table.schema.customer else None
-    suffix = f"（{who}）" if who else ""
+    said = [who] if who else []
+    for name in rule.mention:  # e.g. the car model and the delivery date of a service reminder
+        value = record.get(name)
+        if isinstance(value, dt.datetime):
+            said.append(f"{value:%Y-%m-%d} {table.label_of(name).removesuffix('时间').removesuffix('日期')}")
+        elif value is not None:
+            said.append(str(value))
+    suffix = f"（{'，'.join(said)}）" if said else ""
     if overdue:
         rule_id, text = f"{rule.rule}_overdue", f"{rule.label}已逾期：应于 {due.describe()} 前完成{suffix}"
     else:

@@ -160,6 +160,7 @@ META_SCHEMA: dict[str, Any] = {
                     "fill": {"type": "string"},
                     "requires": {"type": "array", "items": {"type": "string"}},
                     "config": {"type": "string"},
+                    "mention": {"type": "array", "items": {"type": "string"}},
                 },
                 "required": ["rule", "label", "warn", "assignee"],
                 "additionalProperties": False,
@@ -297,6 +298,7 @@ class DeadlineRule:
     fill: str | None = None  # the cell whose filling completes the task: where findings point
     requires: tuple[str, ...] = ()  # fields that must hold a readable value for the task to exist
     config: str | None = None  # the config section that may change ``after``/``warn`` (maintenance)
+    mention: tuple[str, ...] = ()  # fields named in the message (car model, delivery date)
 
 
 @dataclass(frozen=True)
@@ -511,6 +513,7 @@ class _Builder:
             fill=self.field_name(raw["fill"], f"{path}.fill") if "fill" in raw else None,
             requires=tuple(self.field_name(n, f"{path}.requires") for n in raw.get("requires", ())),
             config=raw.get("config"),
+            mention=tuple(self.field_name(n, f"{path}.mention") for n in raw.get("mention", ())),
         )
 
     def build(self) -> TableSchema:

@@ -449,6 +449,7 @@ def test_first_service_reminder(tmp_path, delivered, now, reminded, expected):
     assert found(result) == expected
     for f in result.findings:
         assert f.due.date() == dt.date(2026, 11, 30) and f.assignee == "张伟"
+        assert "途观L" in f.message and "2026-05-31" in f.message
 
 
 def test_add_months_clamps_the_day():
