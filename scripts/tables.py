@@ -216,14 +216,17 @@ def match_header_row(schema: TableSchema, rows: Sequence[Row], first_col: int,
             name, role = _match_cell(schema, value, index, overrides)
             column = Column(name or "", i, letter, value.strip())
             if name is not None:
-                found.setdefault(name, []).append((role, column))
+                chosen = any(k in overrides for k in header_keys(value))
+                found.setdefault(name, []).append((role, column, chosen))
             else:
                 key = header_keys(value)[-1] if header_keys(value) else ""
                 if key in fallback:
                     spare.setdefault(fallback[key], Column(fallback[key], i, letter, value.strip()))
         columns: dict[str, Column] = {}
         times: dict[str, Column] = {}
-        for name, candidates in found.items():
+        for name, all_candidates in found.items():
+            # Columns the config names win over headers that merely match.
+            candidates = [(r, c) for r, c, chosen in all_candidates if chosen] or [(r, c) for r, c, _ in all_candidates]
             dates = [c for role, c in candidates if role == "date"]
             clock = [c for role, c in candidates if role == "time"]
             if dates and clock:

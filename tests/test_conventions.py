@@ -547,3 +547,17 @@ def test_findings_do_not_change_between_simplified_and_traditional(tmp_path_fact
         result = run(path, _HEAD, [list(r) for r in rows], script=script)
         shapes.append(sorted((f.rule, f.row, f.column) for f in result.findings))
     assert shapes[0] == shapes[1]
+
+
+def test_config_columns_win_over_a_header_that_merely_matches(tmp_path):
+    from scripts.check import run_check
+    from scripts.config import parse_config
+    from tests.helpers import write_xlsx
+    head = ["日期", "来访方式", "客户姓名", "联系电话", "信息来源", "销售顾问", "是否建卡", "实际到店"]
+    row = ["2026-11-01", "来店", "陈先生", 13812345678, "网络", "张伟", "是", "2026-11-26 10:00"]
+    write_xlsx(tmp_path / "店.xlsx", {"来店": [head, row]})
+    config = parse_config({"sources": [{"name": "店", "path": "店.xlsx", "tables": {"来店": "visitor_log"},
+                                        "columns": {"实际到店": "visit_at"}}],
+                           "staff": STAFF_CX}, tmp_path / "h.yaml", tmp_path)
+    result = run_check(config, NOW)
+    assert result.tables[0].records[0]["visit_at"] == D(2026, 11, 26, 10) and found(result) == []
