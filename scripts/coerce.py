@@ -37,6 +37,9 @@ _TIME_TEXT = re.compile(
     r"(?P<ap2>AM|PM|am|pm)?$"
 )
 MIN_DATE = dt.datetime(2000, 1, 1)
+_LONGEST_DATE = 200  # characters: a longer cell is no date
+_LONGEST_MARK = 2000
+_LONGEST_PHONE_CELL = 500
 SERIAL_2000 = 36526  # 2000-01-01 as an Excel serial: smaller numbers in a date column are not dates
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
@@ -177,6 +180,8 @@ def read_datetime(value: Any, epoch1904: bool = False) -> dt.datetime | Yearless
     if isinstance(value, dt.time):
         raise ValueError("只有时间没有日期")
     _check_error(value)
+    if len(str(value)) > _LONGEST_DATE:
+        raise ValueError("不是日期时间（如 2026-11-24 9:15）")
     return _parse_date_text(unicodedata.normalize("NFKC", str(value)).strip())  # type: ignore[return-value]
 
 
@@ -193,6 +198,8 @@ def read_date(value: Any, epoch1904: bool = False) -> dt.date | Yearless:
         return value
     if isinstance(value, str):
         _check_error(value)
+        if len(value) > _LONGEST_DATE:
+            raise ValueError("不是日期（如 2026-11-24）")
         out = _parse_date_text(unicodedata.normalize("NFKC", value).strip(), as_date=True)
         if isinstance(out, Yearless):
             return Yearless(out.month, out.day, None, as_date=True)
@@ -229,7 +236,7 @@ def read_time(value: Any, epoch1904: bool = False) -> dt.time | dt.datetime | dt
             return dt.time(seconds // 3600 % 24, seconds // 60 % 60, seconds % 60)
         return read_datetime(value, epoch1904)
     _check_error(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = unicodedata.normalize("NFKC", str(value)[:_LONGEST_DATE + 1]).strip()
     match = _TIME_TEXT.match(text)
     if match:
         hour, minute, second = int(match["H"]), int(match["M"] or 0), int(match["S"] or 0)
@@ -285,6 +292,7 @@ def done_converter(type_name: str, epoch1904: bool = False) -> Converter:
             return value.replace(tzinfo=None) if isinstance(value, dt.datetime) and value.tzinfo else value
         if isinstance(value, str):
             _check_error(value)
+            value = value[:_LONGEST_MARK]  # a 30 MB cell is judged by its start
             text = unicodedata.normalize("NFKC", value).strip()
             led = date_prefix(text, as_date)
             if led is not None:
@@ -343,7 +351,10 @@ def to_phone(value: Any) -> Any:
             return "0" + digits
         raise ValueError("不是有效的手机号或带区号的固话")
     _check_error(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = str(value)
+    if len(text) > _LONGEST_PHONE_CELL:
+        raise ValueError("不是有效的手机号或带区号的固话")
+    text = unicodedata.normalize("NFKC", text).strip()
     whole = _phone_digits(text)
     if whole is not None:
         return whole
@@ -365,7 +376,7 @@ def to_bool(value: Any) -> bool:
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
     _check_error(value)
-    key = fold(str(value))
+    key = fold(str(value)[:50])
     if key in _TRUE:
         return True
     if key in _FALSE:
@@ -440,10 +451,10 @@ def choice_converter(choices: Mapping[str, str]) -> Converter:
     """``choices`` maps folded spellings to the canonical value; extra words around one are allowed."""
 
     def convert(value: Any) -> str:
-        key = fold(to_text(value))
+        key = fold(to_text(value)[:1000])
         found = choices.get(key)
         if found is None:
-            found = find_choice(key[:1000], choices)
+            found = find_choice(key, choices)
         if found is None:
             allowed = "、".join(dict.fromkeys(choices.values()))
             raise ValueError(f"应为 {allowed} 之一")
