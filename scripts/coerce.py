@@ -290,6 +290,10 @@ def done_converter(type_name: str, epoch1904: bool = False) -> Converter:
     def convert(value: Any) -> Any:
         if isinstance(value, (dt.date, dt.datetime)):
             return value.replace(tzinfo=None) if isinstance(value, dt.datetime) and value.tzinfo else value
+        if isinstance(value, bool):  # a checkbox (Google Sheets, WPS)
+            return DoneMark("√") if value else None
+        if isinstance(value, dt.time):  # a time of day without its day: done, moment unknown
+            return DoneMark(value.strftime("%H:%M"))
         if isinstance(value, str):
             _check_error(value)
             value = value[:_LONGEST_MARK]  # a 30 MB cell is judged by its start
@@ -302,6 +306,8 @@ def done_converter(type_name: str, epoch1904: bool = False) -> Converter:
                 return out
             if re.match(r"^\d{4}-\d{2}-\d{2}T", text):
                 return read_datetime(text, epoch1904)
+            if _TIME_TEXT.match(text):
+                return DoneMark(text)
             return done_mark(value)
         if type_name == "date":
             return read_date(value, epoch1904)

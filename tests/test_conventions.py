@@ -164,13 +164,15 @@ DH = ["客户姓名", "联系电话", "交车时间", "销售顾问", "感谢电
     ("未打", [("thank_you_call_overdue", "E2")]), ("×", [("thank_you_call_overdue", "E2")]),
     ("待定", [("thank_you_call_overdue", "E2")]), ("-", [("thank_you_call_overdue", "E2")]),
     ("打了两次没人接", [("unclear_done_mark", "E2")]),
+    (True, []), (False, [("thank_you_call_overdue", "E2")]), (T(10, 40), []), ("10:40", []),
 ])
 def test_a_done_column_reads_marks_and_dated_notes(tmp_path, script, mark, expected):
     row = ["林先生", 13122223333, D(2026, 11, 24, 10, 0), "张伟", mark, "已回访"]
     result = run(tmp_path, DH, [row], script=script)
     assert found(result) == expected
     sheet = result.sources[0].sheets[0]
-    assert sheet.done_unknown == (1 if mark in ("已打", "√", "OK", "已联繫", "打了两次没人接") else 0) + 1
+    clear_marks = ("已打", "√", "OK", "已联繫", "打了两次没人接", True, T(10, 40), "10:40")
+    assert sheet.done_unknown == (1 if any(mark == m and type(mark) is type(m) for m in clear_marks) else 0) + 1
 
 
 @pytest.mark.parametrize("callback, expected", [
