@@ -154,7 +154,12 @@ def date_prefix(text: str, as_date: bool = False) -> tuple[dt.datetime | dt.date
         return None
 
 
+_WEEKDAY = re.compile(r"\s*[(（]?\s*(?:星期|周|週|礼拜|禮拜)[一二三四五六日天]\s*[)）]?\s*")
+
+
 def _parse_date_text(text: str, as_date: bool = False) -> dt.datetime | dt.date | Yearless:
+    if "星期" in text or "周" in text or "週" in text or "礼拜" in text or "禮拜" in text:
+        text = _WEEKDAY.sub(" ", text).strip()  # 2026-11-26 周四 10:00
     match = _DATE_PREFIX.match(text)
     if match and not text[match.end():].strip():
         return _from_match(match, as_date)
@@ -317,6 +322,7 @@ def done_converter(type_name: str, epoch1904: bool = False) -> Converter:
 
 
 _REFUSALS = tuple(fold(w) for w in ("不留", "拒留", "未留", "客户拒绝", "拒绝提供", "没留", "拒绝", "不愿留", "不提供", "未提供"))
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _PHONE_RUN = re.compile(r"\+?\d[\d\s\-–—()（）]*\d")
 
 
@@ -369,10 +375,13 @@ def to_phone(value: Any) -> Any:
         if key in ("无", "没有", "/") or any(word in key for word in _REFUSALS):
             return DECLINED
         raise ValueError("不是有效的手机号或带区号的固话")
-    for run in _PHONE_RUN.findall(text[:10000]):
+    for run in _PHONE_RUN.findall(text):
         number = _phone_digits(run)
         if number is not None:
             return number
+    mobile = _MOBILE_IN_TEXT.search(text)  # two numbers typed with only a space between them
+    if mobile:
+        return mobile.group()
     raise ValueError("不是有效的手机号或带区号的固话")
 
 

@@ -118,6 +118,7 @@ def test_header_keys_drop_marks_and_trailing_notes(header, last):
 @pytest.mark.parametrize("text, expected", [
     ("2026-11-24 下午3:15", dt.datetime(2026, 11, 24, 15, 15)), ("2026年11月24日 上午9点", dt.datetime(2026, 11, 24, 9)),
     ("2026.11.24 14时30分", dt.datetime(2026, 11, 24, 14, 30)),
+    ("2026-11-26 周四 10:00", dt.datetime(2026, 11, 26, 10)), ("2026年11月26日（星期四）", dt.datetime(2026, 11, 26)),
 ])
 def test_datetime_text_with_morning_and_afternoon(text, expected):
     assert to_datetime(text) == expected
@@ -126,6 +127,7 @@ def test_datetime_text_with_morning_and_afternoon(text, expected):
 @pytest.mark.parametrize("value, expected", [
     ("13912340018 微信同号", "13912340018"), ("139-1234-0018（本人）", "13912340018"), ("１３９１２３４００１８", "13912340018"),
     ("+86 139 1234 0018", "13912340018"), ("0086-13912340018", "13912340018"), ("电话：(021)62345678 转8", "02162345678"),
+    ("13912340018 13812345678", "13912340018"),
 ])
 def test_phone_words_around_one_number_are_dropped(value, expected):
     assert to_phone(value) == expected
