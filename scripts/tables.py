@@ -488,6 +488,8 @@ class _Reader:
             if number <= header_row:
                 continue
             if pending is not None:
+                if all(v is None or (type(v) is str and not v.strip()) for v in values):
+                    continue  # blank rows between a title and the header it names
                 held, pending = pending, None
                 if self.is_header(values):
                     table.skipped_rows.extend((held[0], number))

@@ -222,11 +222,12 @@ GOOD = [1, D(2026, 11, 26, 10), "来店", "陈先生", 13812345678, "网络", "�
     [["审核人：李娜"]],
     [VH],  # the header repeated: a second sheet pasted below
     [["十二月来店登记"], VH],  # its title row too
+    [[None, "十二月来店登记"], [], VH],  # with a blank row between
 ])
 def test_totals_notes_and_repeated_headers_are_skipped(tmp_path, script, extra):
     result = run(tmp_path, VH, [GOOD, *extra, [2, *GOOD[1:]]], script=script)
     assert found(result) == []
-    assert result.sources[0].sheets[0].skipped_rows == list(range(3, 3 + len(extra)))
+    assert result.sources[0].sheets[0].skipped_rows == [3 + i for i, r in enumerate(extra) if r]
     assert len(result.tables[0].records) == 2
 
 
