@@ -564,3 +564,29 @@ def test_config_columns_win_over_a_header_that_merely_matches(tmp_path):
                            "staff": STAFF_CX}, tmp_path / "h.yaml", tmp_path)
     result = run_check(config, NOW)
     assert result.tables[0].records[0]["visit_at"] == D(2026, 11, 26, 10) and found(result) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)), months=st.integers(1, 36))
+def test_add_months_property(day, months):
+    from scripts.deadlines import add_months
+    out = add_months(day, months)
+    assert (out.year * 12 + out.month) - (day.year * 12 + day.month) == months
+    assert out.day == day.day or (out.day < day.day and (out + dt.timedelta(days=1)).day == 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31)), hours=st.sampled_from([1, 4, 24, 25, 48]))
+def test_an_hour_deadline_from_a_date_alone_is_never_earlier_than_from_midnight(day, hours):
+    from scripts.deadlines import compute_due
+    from scripts.schema import DeadlineRule, Span
+    from scripts.tables import Record
+    from scripts.workcal import WorkCalendar
+    record = Record(2)
+    record["start"] = dt.datetime.combine(day, dt.time())
+    record.dateonly = frozenset({"start"})
+    rule = DeadlineRule("r", "r", "who", start="start", after=Span(hours=hours))
+    due = compute_due(rule, record, WorkCalendar("CN"), SH)
+    assert due.day == day + dt.timedelta(days=hours // 24)
+    assert due.at >= dt.datetime.combine(day, dt.time(), tzinfo=SH) + dt.timedelta(hours=hours)
+    assert due.at.time() == dt.time(23, 59, 59)
