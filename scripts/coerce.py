@@ -409,7 +409,7 @@ def to_int(value: Any) -> int:
             return int(value)
         raise ValueError("应填整数")
     _check_error(value)
-    text = str(value).strip()
+    text = str(value)[:50].strip()
     try:
         return int(float(text)) if re.fullmatch(r"-?\d+(\.0+)?", text) else int(text)
     except ValueError:

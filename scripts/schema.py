@@ -95,6 +95,7 @@ META_SCHEMA: dict[str, Any] = {
                     "fallback_aliases": {"type": "array", "items": {"type": "string"}},
                     "type": {"enum": list(TYPES)},
                     "done_mark": {"type": "boolean"},
+                    "blank_words": {"type": "array", "items": {"type": "string"}},
                     "detect": {"type": "boolean"},
                     "dates_field": {"type": "string"},
                     "derive": {
@@ -260,6 +261,7 @@ class FieldSpec:
     dates_field: str | None = None  # a note starting with a date counts as this field's date
     derive: Mapping[str, Any] | None = None  # how the value follows from other fields when the column is absent
     detect: bool = True  # counts when telling which table a sheet is (False for columns few stores keep)
+    blank_words: frozenset[str] = frozenset()  # folded texts that mean the cell is empty (无 as a licence)
 
     @property
     def always_required(self) -> bool:
@@ -270,7 +272,17 @@ class FieldSpec:
         return tuple(dict.fromkeys(fold(h) for h in (self.header, *self.aliases)))
 
     def converter(self, epoch1904: bool = False) -> Converter:
-        return converter_for(self.type, choices=self.choices, epoch1904=epoch1904, done=self.done_mark)
+        convert = converter_for(self.type, choices=self.choices, epoch1904=epoch1904, done=self.done_mark)
+        if not self.blank_words:
+            return convert
+        blank = self.blank_words
+
+        def or_blank(value: Any) -> Any:
+            if isinstance(value, str) and fold(value[:20]).strip("。.") in blank:
+                return None
+            return convert(value)
+
+        return or_blank
 
 
 @dataclass(frozen=True)
@@ -476,6 +488,7 @@ class _Builder:
             expect=expect,
             done_mark=raw.get("done_mark", False),
             detect=raw.get("detect", True),
+            blank_words=frozenset(fold(w) for w in raw.get("blank_words", ())),
             fallback_aliases=tuple(raw.get("fallback_aliases", ())),
             dates_field=self.field_name(raw["dates_field"], f"{path}.dates_field") if "dates_field" in raw else None,
             derive=self.derive(raw["derive"], name, f"{path}.derive") if "derive" in raw else None,

@@ -590,3 +590,17 @@ def test_an_hour_deadline_from_a_date_alone_is_never_earlier_than_from_midnight(
     assert due.day == day + dt.timedelta(days=hours // 24)
     assert due.at >= dt.datetime.combine(day, dt.time(), tzinfo=SH) + dt.timedelta(hours=hours)
     assert due.at.time() == dt.time(23, 59, 59)
+
+
+TH = ["客户姓名", "年龄", "职业", "驾照号", "联系电话", "联系地址", "试驾日期", "客户签名", "销售顾问", "顾问签名"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("licence, age, expected", [
+    ("310101199001011234", 35, []), ("无", 35, [("test_drive_without_license", "D2")]),
+    ("未带", 35, [("test_drive_without_license", "D2")]), (None, 35, [("test_drive_without_license", "D2")]),
+    ("310101199001011234", "十七", [("invalid_value", "B2")]), ("310101199001011234", 17, [("invalid_value", "B2")]),
+])
+def test_no_licence_written_out_is_no_licence(tmp_path, script, licence, age, expected):
+    row = ["陈先生", age, "教师", licence, 13812345678, "上海", "2026-11-26", "陈", "张伟", "张"]
+    assert found(run(tmp_path, TH, [row], script=script)) == expected
