@@ -158,3 +158,13 @@ def test_done_marks(value, done, unclear):
     assert bool(mark) is done
     if done:
         assert mark.unclear is unclear
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("11/23已回访，满意", (11, 23)), ("11-20 10:40 已打", (11, 20)), ("2026.11.24 回访", (11, 24)),
+    ("3-5天后再联系", None), ("1-2次", None), ("13912340018", None),
+])
+def test_a_text_starting_with_a_date(text, expected):
+    from scripts.coerce import date_prefix
+    led = date_prefix(text)
+    assert (None if led is None else (led[0].month, led[0].day)) == expected
