@@ -5,18 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
 
 from .config import Config, SourceConfig, StaffMember
 from .deadlines import deadline_findings
 from .errors import ConfigError, SourceError
 from .findings import ERROR, Finding, sort_key
-from .schema import TableSchema, load_schemas
+from .schema import Span, TableSchema, load_schemas
 from .sources import Workbook
 from .sources.excel import read_workbook
 from .tables import Table, read_sheet_table
-from .textnorm import fold
+from .textnorm import fold, header_keys
 from .validation import Rules, validate
 from .workcal import WorkCalendar
 
@@ -27,9 +27,20 @@ Opener = Callable[["SourceConfig"], Workbook]
 
 @dataclass
 class SheetReport:
+    """What was understood of one worksheet (``check -v`` and JSON show it)."""
+
     title: str
     table: str | None
     rows: int
+    header_row: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # letter -> header text
+    columns: dict[str, str | None] = field(default_factory=dict)  # letter -> field, "x.date"/"x.time", None: ignored
+    pairs: list[tuple[str, str, str]] = field(default_factory=list)  # (field, date letter, time letter)
+    skipped_rows: list[int] = field(default_factory=list)  # totals, notes, repeated headers
+    done_unknown: int = 0  # done-marks read as "done, moment unknown"
+    missing: list[str] = field(default_factory=list)  # required fields without a column
+    near_table: str | None = None
+    near_missing: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +115,7 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
         raise ValueError("now must carry a time zone")
     now = now.astimezone(config.timezone)
     schemas = schemas if schemas is not None else load_schemas(*config.schema_dirs)
+    schemas = apply_table_overrides(schemas, config)
     opener = opener or default_opener(config)
     reports: list[SourceReport] = []
     tables: list[Table] = []
@@ -115,9 +127,11 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
             if table_name not in schemas:
                 raise ConfigError(f"sources[{source.name}].tables.{title}: unknown table {table_name!r} "
                                   f"(known: {', '.join(sorted(schemas))})")
+        overrides = column_overrides(source, schemas)
         try:
             workbook = opener(source)
-            _read_tables(source.name, source.tables, workbook, schemas, report, tables, ignored)
+            _read_tables(source.name, source.tables, workbook, schemas, report, tables, ignored,
+                         now=now, overrides=overrides)
         except SourceError as exc:
             report.error = exc.reason
             log.warning("source %s could not be read: %s", source.name, exc.reason)
@@ -129,6 +143,7 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
         findings.extend(table.findings)
         findings.extend(validate(table, rules))
         findings.extend(deadline_findings(table, calendar, config.timezone, now))
+    findings = [_spelled(f, staff) for f in findings]
     findings.sort(key=sort_key)
     notices = [
         f"{year} 年的法定节假日/调休数据尚未收录：按周末加配置中的 calendar 计算工作日"
@@ -139,8 +154,81 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
     return CheckResult(now, reports, findings, tables, staff, notices, ignored)
 
 
+def _spelled(finding: Finding, staff: StaffDirectory) -> Finding:
+    """The assignee as the staff list spells them (陳曉燕 in a log is 陈晓燕 of the list)."""
+    if finding.assignee:
+        member = staff.get(finding.assignee)
+        if member is not None and member.name != finding.assignee:
+            return finding._replace(assignee=member.name)
+    return finding
+
+
+def apply_table_overrides(schemas: dict[str, TableSchema], config: Config) -> dict[str, TableSchema]:
+    """Config ``tables``: fields made optional and header spellings added, without copying schema files.
+
+    ``maintenance.first_after_months`` / ``remind_days_before`` (when the config has them) change the
+    first-service reminder of the delivery log.
+    """
+    where = str(config.path or "configuration")
+    overrides: Mapping[str, Mapping[str, Any]] = getattr(config, "table_overrides", None) or {}
+    out = dict(schemas)
+    for name, change in overrides.items():
+        if name not in out:
+            raise ConfigError(f"{where}: tables.{name}: unknown table (known: {', '.join(sorted(out))})")
+        schema = out[name]
+        names = [f.name for f in schema.fields]
+        for key in ("optional", "aliases"):
+            for field_name in change.get(key) or ():
+                if field_name not in names:
+                    raise ConfigError(f"{where}: tables.{name}.{key}: no field {field_name!r} in {name} "
+                                      f"(fields: {', '.join(names)})")
+        optional = set(change.get("optional") or ())
+        aliases = change.get("aliases") or {}
+        fields = tuple(
+            replace(spec, required=False, required_when=None, required_unless=None,
+                    aliases=(*spec.aliases, *aliases.get(spec.name, ())))
+            if spec.name in optional else replace(spec, aliases=(*spec.aliases, *aliases.get(spec.name, ())))
+            for spec in schema.fields
+        )
+        out[name] = replace(schema, fields=fields)
+    maintenance = getattr(config, "maintenance", None)
+    if maintenance is not None and "delivery_log" in out:
+        months = getattr(maintenance, "first_after_months", None)
+        before = getattr(maintenance, "remind_days_before", None)
+        schema = out["delivery_log"]
+        rules = tuple(
+            replace(rule, after=Span(months=months) if months else rule.after,
+                    warn=Span(days=before) if before is not None else rule.warn)
+            if rule.config == "maintenance" else rule
+            for rule in schema.deadlines
+        )
+        out["delivery_log"] = replace(schema, deadlines=rules)
+    return out
+
+
+def column_overrides(source: SourceConfig, schemas: Mapping[str, TableSchema]) -> dict[str, str]:
+    """A source's ``columns`` as folded header -> target; a field no table has is a config error."""
+    mapping: Mapping[str, str] = getattr(source, "columns", None) or {}
+    if not mapping:
+        return {}
+    tables = [schemas[t] for t in dict.fromkeys(source.tables.values()) if t in schemas] or list(schemas.values())
+    known = {f.name for t in tables for f in t.fields}
+    out = {}
+    for header, target in mapping.items():
+        field_name = target.partition(".")[0]
+        if field_name not in known:
+            listing = "; ".join(f"{t.name}: {', '.join(f.name for f in t.fields)}" for t in tables)
+            raise ConfigError(f"sources[{source.name}].columns.{header}: no field {field_name!r} ({listing})")
+        keys = header_keys(str(header))
+        if keys:
+            out[keys[-1]] = target
+            out[keys[0]] = target
+    return out
+
+
 def _read_tables(source: str, mapping: dict[str, str], workbook: Workbook, schemas: dict[str, TableSchema],
-                 report: SourceReport, tables: list[Table], ignored: list[str]) -> None:
+                 report: SourceReport, tables: list[Table], ignored: list[str], *, now: dt.datetime | None = None,
+                 overrides: Mapping[str, str] | None = None) -> None:
     by_title = {fold(title): name for title, name in mapping.items()}
     found = set()
     candidates = list(schemas.values())
@@ -148,14 +236,21 @@ def _read_tables(source: str, mapping: dict[str, str], workbook: Workbook, schem
         schema_name = by_title.get(fold(sheet.title))
         if schema_name is not None:
             found.add(fold(sheet.title))
-        table = read_sheet_table(source, sheet, schemas[schema_name] if schema_name else None, candidates, sheet.url)
+        table = read_sheet_table(source, sheet, schemas[schema_name] if schema_name else None, candidates, sheet.url,
+                                 now=now, overrides=overrides)
         if table is None:
             ignored.append(f"{source}: {sheet.title}")
             log.info("%s: sheet %r matches no table; ignored", source, sheet.title)
             report.sheets.append(SheetReport(sheet.title, None, 0))
             continue
         tables.append(table)
-        report.sheets.append(SheetReport(sheet.title, table.schema.name, len(table.records)))
+        report.sheets.append(SheetReport(
+            sheet.title, table.schema.name, len(table.records), header_row=table.header_row or None,
+            headers=dict(table.headers), columns=table.column_map(), pairs=table.pairs(),
+            skipped_rows=list(table.skipped_rows), done_unknown=table.done_unknown,
+            missing=[f.name for f in table.schema.fields
+                     if f.always_required and f.name not in table.columns and f.derive is None],
+        ))
     missing = [title for title in mapping if fold(title) not in found]
     if missing:
         titles = "、".join(s.title for s in workbook.sheets)
@@ -175,6 +270,8 @@ def _directory(config: Config, tables: list[Table]) -> StaffDirectory:
                 members.append(StaffMember(
                     name=record["name"], email=record.get("email") or "", role=record.get("role") or "",
                     supervisor=record.get("supervisor"), active=record.get("active") is not False,
+                    mobile=record.get("mobile") if isinstance(record.get("mobile"), str) else None,
+                    wecom_userid=record.get("wecom_userid"),
                 ))
     for i, member in enumerate(config.staff):
         if member.supervisor and fold(member.supervisor) not in known:

@@ -45,6 +45,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "path": {"type": "string", "minLength": 1},
                     "google_sheet": {"type": "string", "minLength": 1},
                     "tables": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "owner": {"type": "string", "minLength": 1},
+                    "columns": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.(date|time))?$"},
+                    },
                 },
                 "required": ["name"],
                 "oneOf": [{"required": ["path"]}, {"required": ["google_sheet"]}],
@@ -52,6 +57,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
         },
         "staff": {"type": "array", "items": _STAFF_ITEM},
+        "tables": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "optional": {"type": "array", "items": {"type": "string"}},
+                    "aliases": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                },
+                "additionalProperties": False,
+            },
+        },
         "mail": {
             "type": "object",
             "properties": {
@@ -154,6 +170,8 @@ class SourceConfig:
     path: Path | None = None
     google_sheet: str | None = None
     tables: Mapping[str, str] = field(default_factory=dict)  # worksheet title -> schema name
+    owner: str | None = None  # who gets findings whose row names nobody (default: the supervisors)
+    columns: Mapping[str, str] = field(default_factory=dict)  # header as written -> field / field.date / field.time
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,8 @@ class StaffMember:
     role: str = ""
     supervisor: str | None = None
     active: bool = True
+    mobile: str | None = None
+    wecom_userid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +246,8 @@ class Config:
     morning_brief: Mapping[str, Any] | None = None  # checked by the schema; read by brief.BriefSettings
     weekly: Mapping[str, Any] | None = None  # weekly.WeeklySettings
     digest: Mapping[str, Any] | None = None  # brief.DigestSettings
+    # table -> {"optional": (field, ...), "aliases": {field: (header, ...)}} (config ``tables``)
+    table_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _window(text: str) -> QuietWindow:
@@ -304,6 +326,8 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
             path=rel(raw["path"]) if "path" in raw else None,
             google_sheet=raw.get("google_sheet"),
             tables=dict(raw.get("tables") or {}),
+            owner=(raw.get("owner") or "").strip() or None,
+            columns=dict(raw.get("columns") or {}),
         ))
     staff = tuple(StaffMember(
         name=s["name"].strip(), email=s["email"].strip(), role=s.get("role", ""),
@@ -367,6 +391,11 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         morning_brief=document.get("morning_brief"),
         weekly=_with_folder(document.get("weekly"), rel),
         digest=_with_folder(document.get("digest"), rel),
+        table_overrides={
+            name: {"optional": tuple(raw.get("optional") or ()),
+                   "aliases": {f: tuple(a) for f, a in (raw.get("aliases") or {}).items()}}
+            for name, raw in (document.get("tables") or {}).items()
+        },
     )
 
 

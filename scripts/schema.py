@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import jsonschema
 import yaml
 
-from .coerce import Converter, converter_for
+from .coerce import Converter, DoneMark, converter_for, has_outcome
 from .errors import SchemaError
 from .textnorm import fold, header_keys
 
@@ -32,10 +32,12 @@ _CONDITION = {
         "in": {"type": "array", "minItems": 1},
         "filled": {"type": "boolean"},
         "gte_field": {"type": "string"},
+        "outcome": {"const": True},
+        "when_empty": {"type": "string"},
     },
     "required": ["field"],
     "additionalProperties": False,
-    "oneOf": [{"required": ["in"]}, {"required": ["filled"]}, {"required": ["gte_field"]}],
+    "oneOf": [{"required": ["in"]}, {"required": ["filled"]}, {"required": ["gte_field"]}, {"required": ["outcome"]}],
 }
 _LATER_ROW = {
     "type": "object",
@@ -56,6 +58,8 @@ _SPAN = {
         "hours": {"type": "number", "exclusiveMinimum": 0},
         "minutes": {"type": "number", "exclusiveMinimum": 0},
         "working_days": {"type": "integer", "minimum": 0},
+        "days": {"type": "integer", "minimum": 0},
+        "months": {"type": "integer", "minimum": 1},
     },
     "minProperties": 1,
     "maxProperties": 1,
@@ -88,7 +92,21 @@ META_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "header": {"type": "string", "minLength": 1},
                     "aliases": {"type": "array", "items": {"type": ["string", "number"]}},
+                    "fallback_aliases": {"type": "array", "items": {"type": "string"}},
                     "type": {"enum": list(TYPES)},
+                    "done_mark": {"type": "boolean"},
+                    "blank_words": {"type": "array", "items": {"type": "string"}},
+                    "detect": {"type": "boolean"},
+                    "dates_field": {"type": "string"},
+                    "derive": {
+                        "type": "object",
+                        "properties": {
+                            "filled_any": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                            "then": {"type": "string"}, "else": {"type": "string"},
+                        },
+                        "required": ["filled_any", "then", "else"],
+                        "additionalProperties": False,
+                    },
                     "choices": {
                         "oneOf": [
                             {"type": "array", "items": {"type": "string"}, "minItems": 1},
@@ -141,6 +159,9 @@ META_SCHEMA: dict[str, Any] = {
                     "done_when": {"type": "array", "items": {"oneOf": [_CONDITION, _LATER_ROW]}},
                     "assignee": {"type": "string"},
                     "fill": {"type": "string"},
+                    "requires": {"type": "array", "items": {"type": "string"}},
+                    "config": {"type": "string"},
+                    "mention": {"type": "array", "items": {"type": "string"}},
                 },
                 "required": ["rule", "label", "warn", "assignee"],
                 "additionalProperties": False,
@@ -155,14 +176,23 @@ META_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Condition:
-    """A test on one record: ``field`` is one of ``values``, is (not) filled, or is >= another field."""
+    """A test on one record: ``field`` is one of ``values``, is (not) filled, is >= another field, or
+    (``outcome``) its text reports a closed sale or a lost customer.
+
+    A ``DoneMark`` (done, moment unknown) is filled and counts as >= any other field. ``when_empty``
+    makes the condition hold only while that other field is empty.
+    """
 
     field: str
     values: frozenset | None = None
     filled: bool | None = None
     gte_field: str | None = None
+    outcome: bool = False
+    when_empty: str | None = None
 
     def holds(self, record: Mapping[str, Any]) -> bool:
+        if self.when_empty is not None and record.get(self.when_empty) is not None:
+            return False
         value = record.get(self.field)
         if self.values is not None:
             return value in self.values
@@ -170,8 +200,25 @@ class Condition:
             # An unreadable value was still written: a phone typed wrong is a phone given.
             written = value is not None or self.field in getattr(record, "invalid", ())
             return written == self.filled
+        if self.outcome:
+            return isinstance(value, str) and has_outcome(value)
         other = record.get(self.gte_field)  # type: ignore[arg-type]
-        return value is not None and other is not None and comparable(value) >= comparable(other)
+        if value is None or other is None:
+            return False
+        if isinstance(value, DoneMark):
+            return True
+        if isinstance(other, DoneMark):
+            return False
+        return at_or_after(value, other)
+
+
+def at_or_after(value: Any, other: Any) -> bool:
+    """value >= other; when either is a date alone, the days are compared."""
+    if type(value) is dt.date or type(other) is dt.date:
+        a = value.date() if isinstance(value, dt.datetime) else value
+        b = other.date() if isinstance(other, dt.datetime) else other
+        return a >= b
+    return comparable(value) >= comparable(other)
 
 
 @dataclass(frozen=True)
@@ -209,6 +256,12 @@ class FieldSpec:
     quiet_hours: bool = False
     confidential: bool = False
     expect: Expectation | None = None
+    done_mark: bool = False  # a "done" column: dates, date-led texts and marks such as 已打 (convention 4)
+    fallback_aliases: tuple[str, ...] = ()  # headers used only when no other header names the field
+    dates_field: str | None = None  # a note starting with a date counts as this field's date
+    derive: Mapping[str, Any] | None = None  # how the value follows from other fields when the column is absent
+    detect: bool = True  # counts when telling which table a sheet is (False for columns few stores keep)
+    blank_words: frozenset[str] = frozenset()  # folded texts that mean the cell is empty (无 as a licence)
 
     @property
     def always_required(self) -> bool:
@@ -219,17 +272,29 @@ class FieldSpec:
         return tuple(dict.fromkeys(fold(h) for h in (self.header, *self.aliases)))
 
     def converter(self, epoch1904: bool = False) -> Converter:
-        return converter_for(self.type, choices=self.choices, epoch1904=epoch1904)
+        convert = converter_for(self.type, choices=self.choices, epoch1904=epoch1904, done=self.done_mark)
+        if not self.blank_words:
+            return convert
+        blank = self.blank_words
+
+        def or_blank(value: Any) -> Any:
+            if isinstance(value, str) and fold(value[:20]).strip("。.") in blank:
+                return None
+            return convert(value)
+
+        return or_blank
 
 
 @dataclass(frozen=True)
 class Span:
     hours: float | None = None
     working_days: int | None = None
+    days: int | None = None  # calendar days (a day deadline, or a warning window of whole days)
+    months: int | None = None  # calendar months, the day clamped to the month's end
 
     @property
     def delta(self) -> dt.timedelta:
-        return dt.timedelta(hours=self.hours or 0)
+        return dt.timedelta(hours=self.hours or 0, days=self.days or 0)
 
 
 @dataclass(frozen=True)
@@ -243,6 +308,9 @@ class DeadlineRule:
     warn: Span | None = None  # None: the warning window is the due day itself
     done_when: tuple[Condition | LaterRow, ...] = ()
     fill: str | None = None  # the cell whose filling completes the task: where findings point
+    requires: tuple[str, ...] = ()  # fields that must hold a readable value for the task to exist
+    config: str | None = None  # the config section that may change ``after``/``warn`` (maintenance)
+    mention: tuple[str, ...] = ()  # fields named in the message (car model, delivery date)
 
 
 @dataclass(frozen=True)
@@ -266,6 +334,10 @@ class TableSchema:
     deadlines: tuple[DeadlineRule, ...] = ()
     source_file: str = ""
 
+    @property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(spec.name for spec in self.fields)
+
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
             if spec.name == name:
@@ -279,6 +351,15 @@ class TableSchema:
             for key in spec.match_keys():
                 index.setdefault(key, spec.name)
         return index
+
+    def fallback_index(self) -> dict[str, str]:
+        """Folded spellings used only when no other header names the field (序号 as a complaint id)."""
+        return {fold(a): spec.name for spec in self.fields for a in spec.fallback_aliases}
+
+    @property
+    def anchor(self) -> str | None:
+        """The row's own start date (visit, receipt, delivery): years missing elsewhere are taken near it."""
+        return next((f.name for f in self.fields if f.type in ("datetime", "date") and f.always_required), None)
 
     def match_header(self, header: Any, index: Mapping[str, str] | None = None) -> str | None:
         if header is None or not str(header).strip():
@@ -353,13 +434,20 @@ class _Builder:
             return Condition(name, values=values)
         if "filled" in raw:
             return Condition(name, filled=raw["filled"])
-        return Condition(name, gte_field=self.field_name(raw["gte_field"], f"{path}.gte_field"))
+        if "outcome" in raw:
+            return Condition(name, outcome=True)
+        empty = self.field_name(raw["when_empty"], f"{path}.when_empty") if "when_empty" in raw else None
+        return Condition(name, gte_field=self.field_name(raw["gte_field"], f"{path}.gte_field"), when_empty=empty)
 
     def span(self, raw: Mapping[str, Any] | None) -> Span | None:
         if raw is None or raw == "due_day":
             return None
         if "working_days" in raw:
             return Span(working_days=raw["working_days"])
+        if "days" in raw:
+            return Span(days=raw["days"])
+        if "months" in raw:
+            return Span(months=raw["months"])
         return Span(hours=raw.get("hours", 0) + raw.get("minutes", 0) / 60)
 
     def field_spec(self, name: str, raw: Mapping[str, Any]) -> FieldSpec:
@@ -398,7 +486,20 @@ class _Builder:
             quiet_hours=raw.get("quiet_hours", False),
             confidential=raw.get("confidential", False),
             expect=expect,
+            done_mark=raw.get("done_mark", False),
+            detect=raw.get("detect", True),
+            blank_words=frozenset(fold(w) for w in raw.get("blank_words", ())),
+            fallback_aliases=tuple(raw.get("fallback_aliases", ())),
+            dates_field=self.field_name(raw["dates_field"], f"{path}.dates_field") if "dates_field" in raw else None,
+            derive=self.derive(raw["derive"], name, f"{path}.derive") if "derive" in raw else None,
         )
+
+    def derive(self, raw: Mapping[str, Any], name: str, path: str) -> Mapping[str, Any]:
+        return {
+            "filled_any": tuple(self.field_name(n, f"{path}.filled_any") for n in raw["filled_any"]),
+            "then": self.canonical(name, raw["then"], f"{path}.then"),
+            "else": self.canonical(name, raw["else"], f"{path}.else"),
+        }
 
     def deadline(self, i: int, raw: Mapping[str, Any]) -> DeadlineRule:
         path = f"deadlines.{i}"
@@ -423,6 +524,9 @@ class _Builder:
             warn=self.span(raw["warn"]),
             done_when=tuple(done),
             fill=self.field_name(raw["fill"], f"{path}.fill") if "fill" in raw else None,
+            requires=tuple(self.field_name(n, f"{path}.requires") for n in raw.get("requires", ())),
+            config=raw.get("config"),
+            mention=tuple(self.field_name(n, f"{path}.mention") for n in raw.get("mention", ())),
         )
 
     def build(self) -> TableSchema:

@@ -52,6 +52,8 @@ def _row_findings(table: Table, rules: Rules) -> Iterator[Finding]:
     quiet = [s.name for s in present if s.quiet_hours]
     for record in table.records:
         invalid = record.invalid
+        if record.declined:  # 不留 in the phone cell: the customer declined, nothing is missing
+            invalid = invalid | record.declined
         for spec in required:
             if record.get(spec.name) is None and spec.name not in invalid:
                 yield table.finding(spec.missing_rule, record, spec.name, _missing_message(table, spec.name, spec.missing_rule))
@@ -63,7 +65,9 @@ def _row_findings(table: Table, rules: Rules) -> Iterator[Finding]:
                 yield table.finding(spec.missing_rule, record, spec.name, _missing_message(table, spec.name, spec.missing_rule))
         for spec in expects:
             expect = spec.expect
-            if spec.name not in invalid and expect.when.holds(record) and record.get(spec.name) != expect.value:
+            # An unreadable cell on either side is already a finding: no card_not_created for a bad phone.
+            if (spec.name not in invalid and expect.when.field not in invalid and expect.when.holds(record)
+                    and record.get(spec.name) != expect.value):
                 yield table.finding(expect.rule, record, spec.name, expect.message)
         for name in staff:
             value = record.get(name)

@@ -113,3 +113,58 @@ def test_fold_makes_scripts_widths_spaces_and_pinyin_equal(header, key):
 ])
 def test_header_keys_drop_marks_and_trailing_notes(header, last):
     assert header_keys(header)[-1] == last
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-11-24 下午3:15", dt.datetime(2026, 11, 24, 15, 15)), ("2026年11月24日 上午9点", dt.datetime(2026, 11, 24, 9)),
+    ("2026.11.24 14时30分", dt.datetime(2026, 11, 24, 14, 30)),
+    ("2026-11-26 周四 10:00", dt.datetime(2026, 11, 26, 10)), ("2026年11月26日（星期四）", dt.datetime(2026, 11, 26)),
+])
+def test_datetime_text_with_morning_and_afternoon(text, expected):
+    assert to_datetime(text) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("13912340018 微信同号", "13912340018"), ("139-1234-0018（本人）", "13912340018"), ("１３９１２３４００１８", "13912340018"),
+    ("+86 139 1234 0018", "13912340018"), ("0086-13912340018", "13912340018"), ("电话：(021)62345678 转8", "02162345678"),
+    ("13912340018 13812345678", "13912340018"),
+])
+def test_phone_words_around_one_number_are_dropped(value, expected):
+    assert to_phone(value) == expected
+
+
+@pytest.mark.parametrize("value", ["不留", "拒留", "未留", "客户拒绝", "拒绝提供", "无", "没留", "客户不留电话"])
+def test_phone_refusals_are_declined(value):
+    from scripts.coerce import DECLINED
+    assert to_phone(value) is DECLINED
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("已建", True), ("已建卡", True), ("建了", True), ("有", True), ("是", True), ("Y", True), ("√", True),
+    ("未建", False), ("没建", False), ("沒建", False), ("无", False), ("否", False), ("N", False), ("×", False),
+])
+def test_yes_and_no_as_people_write_them(value, expected):
+    assert to_bool(value) is expected
+
+
+@pytest.mark.parametrize("value, done, unclear", [
+    ("已打", True, False), ("已聯繫", True, False), ("OK", True, False), ("✓", True, False), ("已回覆", True, False),
+    ("未打", False, False), ("未回訪", False, False), ("✗", False, False), ("待定", False, False), ("-", False, False),
+    ("无", False, False), ("客户说再联系", True, True),
+])
+def test_done_marks(value, done, unclear):
+    from scripts.coerce import done_mark
+    mark = done_mark(value)
+    assert bool(mark) is done
+    if done:
+        assert mark.unclear is unclear
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("11/23已回访，满意", (11, 23)), ("11-20 10:40 已打", (11, 20)), ("2026.11.24 回访", (11, 24)),
+    ("3-5天后再联系", None), ("1-2次", None), ("13912340018", None),
+])
+def test_a_text_starting_with_a_date(text, expected):
+    from scripts.coerce import date_prefix
+    led = date_prefix(text)
+    assert (None if led is None else (led[0].month, led[0].day)) == expected

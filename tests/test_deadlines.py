@@ -56,7 +56,10 @@ def test_followup_three_working_days_after_the_visit(tmp_path, visit_at, now, ex
     (dict(跟进状态="跟进中"), False), (dict(联系电话=None, 是否建卡=None, 客户不留电话="是"), True),
     (dict(下次跟进日期="2026-11-26", 最近跟进日期="2026-11-26"), True),
     (dict(下次跟进日期="2026-11-26", 最近跟进日期="2026-11-25"), False),
-    (dict(最近跟进日期="2026-11-26"), False),  # without a next date, only the status closes it
+    # DOMAIN convention 5 overrules the earlier "only the status closes it": without a next date, any
+    # follow-up on or after the visit date completes the default deadline; one before it does not.
+    (dict(最近跟进日期="2026-11-26"), True), (dict(最近跟进日期="2026-11-20"), True),
+    (dict(最近跟进日期="2026-11-19"), False),
 ])
 def test_followup_done_when(tmp_path, extra, done):
     row = visitor(**{"登记时间": "2026-11-20 10:00", **VISIT, **extra})
@@ -86,7 +89,10 @@ COMPLAINT = dict(投诉编号="TS-1", 投诉渠道="电话", 客户姓名="钱�
     ("2026-11-26 08:00", "2026-11-27 08:00", "complaint_reply_due_soon"),
     ("2026-11-26 08:00", "2026-11-27 08:00:01", "complaint_reply_overdue"),
     ("2026-11-27 18:00", "2026-11-28 18:01", "complaint_reply_overdue"),  # wall clock: weekends count
-    ("2026-11-26", "2026-11-27 00:01", "complaint_reply_overdue"),  # date only = 00:00
+    # DOMAIN convention 2 overrules "date only = 00:00": 24 h from a date alone ends with the next day.
+    ("2026-11-26", "2026-11-27 00:01", None),
+    ("2026-11-26", "2026-11-27 20:00", "complaint_reply_due_soon"),
+    ("2026-11-26", "2026-11-28 00:00", "complaint_reply_overdue"),
 ])
 def test_complaint_reply_within_24_hours(tmp_path, received, now, expected):
     row = complaint(受理时间=received, **COMPLAINT)
@@ -94,7 +100,10 @@ def test_complaint_reply_within_24_hours(tmp_path, received, now, expected):
     assert [f[0] for f in found] == ([expected] if expected else [])
     if found:
         assert found[0][1] == "投诉!M2" and found[0][3] == "赵敏"
-        assert found[0][2] == (dt.datetime.fromisoformat(received) + dt.timedelta(hours=24)).replace(tzinfo=SHANGHAI).isoformat()
+        start = dt.datetime.fromisoformat(received)
+        due = (start + dt.timedelta(hours=24) if " " in received
+               else start.replace(hour=23, minute=59, second=59) + dt.timedelta(days=1))
+        assert found[0][2] == due.replace(tzinfo=SHANGHAI).isoformat()
 
 
 @pytest.mark.parametrize("extra", [dict(首次回复时间="2026-11-26 09:00"), dict(解决时间="2026-11-26 12:00", 处理结果="ok"),

@@ -174,9 +174,11 @@ def test_assignee_is_the_rows_own_staff_member(tmp_path):
     assert [f.assignee for f in result.findings] == ["王芳"]
 
 
-def test_a_mistyped_phone_still_needs_a_customer_card(tmp_path):
+def test_a_mistyped_phone_gets_its_finding_and_no_card_finding(tmp_path):
+    # DOMAIN convention 6 overrules the earlier "a mistyped phone still needs a card": no readable phone,
+    # no card_not_created (and no follow-up deadline).
     result = check_visits(tmp_path, visitor(**{**GOOD_VISIT, "联系电话": "138-1234", "是否建卡": "否"}))
-    assert rules_at(result) == [("card_not_created", "来店登记!J2"), ("invalid_value", "来店登记!D2")]
+    assert rules_at(result) == [("invalid_value", "来店登记!D2")]
 
 
 def test_an_empty_status_means_following_up(tmp_path):
