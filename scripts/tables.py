@@ -550,6 +550,8 @@ class _Reader:
             record.declined = frozenset(declined)
             if self.has_declined_flag:
                 record["phone_declined"] = True
+        if at_time:
+            record.at_time = frozenset(at_time)
         self.dates(record, invalid, values)
         for name, default in self.defaults:  # e.g. an empty 跟进状态 means 跟进中
             if name not in record and not any(n == name for n, _, _ in invalid):
@@ -558,8 +560,6 @@ class _Reader:
             rule = spec.derive
             filled = any(record.get(n) is not None for n in rule["filled_any"])
             record[spec.name] = rule["then"] if filled else rule["else"]
-        if at_time:
-            record.at_time = frozenset(at_time)
         if invalid:
             record.invalid = frozenset(name for name, _, _ in invalid)
             for name, value, reason in invalid:  # after the row is read, so the finding has its assignee

@@ -79,6 +79,7 @@ def complaint_row(day: Any, clock: Any) -> list[Any]:
     ("11-26", "11:00", [("complaint_reply_due_soon", "B2")]),  # no year: nearest to now
     # the time column holds the full date-time: it wins, findings point at it
     ("2026-11-20", "2026-11-26 11:00", [("complaint_reply_due_soon", "C2")]),
+    ("2026-11-20", "1999-11-26 11:00", [("invalid_value", "C2")]),  # implausible, in the time column
     ("2026-11-26", "4:00", [("complaint_reply_overdue", "B2")]),
     # only the time is unreadable: the finding is at the time cell
     ("2026-11-26", "晚些", [("invalid_value", "C2")]),
@@ -94,6 +95,7 @@ def test_a_date_and_a_time_column_make_one_value(tmp_path, script, day, clock, e
         assert f.header == ("投诉时间" if f.cell == "C2" else "投诉日期") or script == "traditional"
         if f.rule == "invalid_value":
             assert f.message.startswith(to_script("投诉时间" if f.cell == "C2" else "投诉日期", script))
+            assert f"「{day if f.cell == 'B2' else clock}」" in f.message
 
 
 D_HEAD = ["客户姓名", "联系电话", "车型", "交车日期", "交车时间", "销售顾问", "感谢电话", "三日回访"]
