@@ -20,7 +20,6 @@ from tests.store_books import STORE_BOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = load_schemas()
-NEEDS_COLUMNS = pytest.mark.xfail(strict=False, reason="needs sources.columns from #10")
 
 
 def init(paths, out, **kw):
@@ -79,7 +78,6 @@ def test_the_mapping_init_found_gives_the_expected_findings(tmp_path, make, tabl
     assert rules_at(run_check(config, NOW)) == sorted(findings)
 
 
-@NEEDS_COLUMNS
 @pytest.mark.parametrize("make, tables, columns, findings", STORE_BOOKS, ids=lambda v: getattr(v, "__name__", ""))
 def test_check_with_the_config_init_wrote_gives_the_expected_findings(tmp_path, make, tables, columns, findings):
     out = tmp_path / "huifang.yaml"
