@@ -104,6 +104,34 @@ CALLBACKS = [
 ]
 
 
+# A second showroom that keeps its logs the way stores really do (DOMAIN.md, "How stores really fill in
+# the sheets"): Traditional characters, date and time in two columns, follow-ups and calls written as
+# text, a refusal in the phone cell, a totals row, a complaint sheet without id or status columns.
+T = dt.time
+BRANCH_VISITORS = [
+    ("序號", "來店日期", "來店時間", "客戶姓名", "聯繫方式", "客戶來源", "意向車型", "級別", "接待顧問", "建檔", "跟進記錄", "備註"),
+    (1, D(2026, 11, 20), T(10, 30), "黃先生", "139-1234-0018（本人）", "抖音", "途觀L", "H", "張偉", "已建", "11/24已回訪，已訂車", None),
+    (2, D(2026, 11, 23), T(14, 0), "林女士", "不留", "路過", "朗逸", "C", "王芳", None, None, None),
+    (3, D(2026, 11, 24), "9:15", "周先生", 13912340019, "汽車之家", "帕薩特", "A", "劉洋", "未建", "11-25 電話聯繫，考慮訂車", None),
+    (4, D(2026, 11, 19), T(16, 40), "吳女士", "13912340020 微信同號", "網絡", "ID.4", "B", "張偉", "有", None, None),
+    (5, D(2026, 11, 25), None, "鄭先生", None, "車展", "速騰", "B", "王芳", None, None, "沒問到電話"),
+    (6, D(2026, 11, 26), T(11, 0), "何女士", "13812340021", None, "帕薩特", "A", "劉洋", "是", None, None),
+    ("合計", None, None, "6 批", None, None, None, None, None, None, None, None),
+]
+BRANCH_DELIVERIES = [
+    ("客戶姓名", "聯繫電話", "車型", "交車日期", "交車時間", "銷售顧問", "感謝電話", "三日回訪", "是否會員"),
+    ("黃先生", 13912340018, "途觀L", D(2026, 11, 26), T(8, 30), "張偉", "已打", None, "是"),
+    ("陳女士", 13912340022, "朗逸", D(2026, 11, 27), T(7, 40), "王芳", None, None, "否"),
+    ("馬先生", 13912340023, "速騰", D(2026, 11, 20), None, "劉洋", "11-20 已打", None, "是"),
+    ("李女士", 13912340024, "帕薩特", D(2026, 11, 24), T(15, 0), "王芳", "已打", "11/26已回訪，滿意", "是"),
+]
+BRANCH_COMPLAINTS = [
+    ("序號", "投訴日期", "投訴時間", "渠道", "客戶姓名", "電話", "問題描述", "負責人", "回覆時間", "處理結果"),
+    (1, D(2026, 11, 26), T(11, 0), "400熱線", "蔡先生", 13912340025, "提車後導航不能用", "趙敏", None, None),
+    (2, D(2026, 11, 25), "15:30", "微信", "邱女士", 13912340026, "銷售態度差", "孫磊", "已回覆", None),
+]
+
+
 def _write_sheet(ws: Any, rows: Sequence[Any], *, title_rows: Sequence[str] = (), drag_to: int = 0) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415
 
@@ -124,6 +152,8 @@ def _write_sheet(ws: Any, rows: Sequence[Any], *, title_rows: Sequence[str] = ()
         for cell in col:
             if isinstance(cell.value, dt.datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm" if cell.value.time() != dt.time() else "yyyy-mm-dd"
+            elif isinstance(cell.value, dt.time):
+                cell.number_format = "hh:mm"
     # Staff drag the yellow "fill me" formatting far below the data; the reader must not care.
     if drag_to:
         fill = PatternFill("solid", fgColor="FFF2CC")
@@ -132,7 +162,7 @@ def _write_sheet(ws: Any, rows: Sequence[Any], *, title_rows: Sequence[str] = ()
 
 
 def write_demo(folder: Path) -> list[Path]:
-    """Write the two demo workbooks into ``folder`` and return their paths."""
+    """Write the three demo workbooks into ``folder`` and return their paths."""
     import openpyxl  # noqa: PLC0415
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -155,8 +185,14 @@ def write_demo(folder: Path) -> list[Path]:
     ws.title = "投诉登记"
     _write_sheet(ws, COMPLAINTS, title_rows=("客户投诉登记表",))
     _write_sheet(service.create_sheet("回访记录"), CALLBACKS)
-    paths = [folder / "展厅.xlsx", folder / "客服.xlsx"]
-    for book, path in zip((showroom, service), paths):
+    branch = openpyxl.Workbook()
+    ws = branch.active
+    ws.title = "11月來店"
+    _write_sheet(ws, BRANCH_VISITORS, title_rows=("二店 11月 來店客戶登記",))
+    _write_sheet(branch.create_sheet("交車登記"), BRANCH_DELIVERIES)
+    _write_sheet(branch.create_sheet("投訴登記"), BRANCH_COMPLAINTS)
+    paths = [folder / "展厅.xlsx", folder / "客服.xlsx", folder / "二店登记.xlsx"]
+    for book, path in zip((showroom, service, branch), paths):
         book.properties.creator = "Huifang demo"
         book.properties.created = book.properties.modified = dt.datetime(2026, 11, 27, 8, 0)
         book.save(path)
@@ -193,7 +229,9 @@ def run_demo(now_text: str | None, out: Path) -> int:
     with OutboxSender(outbox) as sender:
         for job in JOBS:
             at = now.replace(hour=17, minute=0) if job == "digest" else now
-            counts[job] = len(run_job(job, config, at, ledger=ledger, sender=sender).messages)
+            # The demo's monthly report covers the demo's own month, not the empty one before it.
+            month = now.strftime("%Y-%m") if job == "monthly-report" else None
+            counts[job] = len(run_job(job, config, at, ledger=ledger, sender=sender, month=month).messages)
     ledger.close()
     from .findings_book import write_findings_workbook  # noqa: PLC0415
 
