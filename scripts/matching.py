@@ -73,7 +73,8 @@ class SheetGuess:
 
     @property
     def required(self) -> list[str]:
-        return [f.name for f in self.schema.fields if f.always_required]
+        # A field derived from others when its column is absent (complaint status) is not missing.
+        return [f.name for f in self.schema.fields if f.always_required and getattr(f, "derive", None) is None]
 
     @property
     def missing(self) -> list[str]:
@@ -164,6 +165,13 @@ def guess_row(schema: TableSchema, number: int, values: Sequence[Any], first_col
             continue
         taken.add(name)
         guess.columns[letter], guess.how[letter], guess.scores[letter] = name, "close", round(score, 2)
+    # A header that stands for a field only when nothing else names it (序号 as the complaint id).
+    fallback = schema.fallback_index() if hasattr(schema, "fallback_index") else {}
+    for letter, header in guess.headers.items():
+        name = fallback.get(header_key(header))
+        if name and name not in taken and letter not in guess.columns:
+            taken.add(name)
+            guess.columns[letter], guess.how[letter] = name, "exact"
     return guess
 
 

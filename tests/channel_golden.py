@@ -17,6 +17,7 @@ from scripts.channels.settings import Channel
 from scripts.check import run_check
 from scripts.config import load_config
 from scripts.demo import DEMO_CONFIG, DEMO_NOW
+from tests.helpers import demo_two_books
 from scripts.jobs import build_messages, calendar_of
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "channels"
@@ -35,7 +36,7 @@ def _text(payload: dict) -> str:
 
 def rendered() -> dict[str, str]:
     out: dict[str, str] = {}
-    base = load_config(DEMO_CONFIG)
+    base = demo_two_books()
     session = requests.Session()  # never used: payloads are built, not sent
     for language in ("zh-CN", "en"):
         config = replace(base, language=language)

@@ -11,6 +11,7 @@ from pathlib import Path
 from scripts.check import run_check
 from scripts.config import load_config
 from scripts.demo import DEMO_CONFIG, DEMO_NOW
+from tests.helpers import demo_two_books
 from scripts.jobs import build_messages, calendar_of
 from scripts.render import Renderer
 
@@ -21,7 +22,7 @@ CASES = [("reminders", "zhangwei@example.com"), ("digest", "chenjing@example.com
 def rendered() -> dict[str, str]:
     """file name -> content, for every golden case in zh-CN and en."""
     out: dict[str, str] = {}
-    base = load_config(DEMO_CONFIG)
+    base = demo_two_books()
     for language in ("zh-CN", "en"):
         config = replace(base, language=language)
         renderer = Renderer(config)

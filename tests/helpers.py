@@ -77,3 +77,16 @@ def check_files(tmp_path: Path, sheets: Mapping[str, Mapping[str, Sequence[Seque
 def rules_at(result: CheckResult) -> list[tuple[str, str | None]]:
     """(rule, sheet!cell) of every finding, sorted: the shape most tests compare."""
     return sorted((f.rule, f.location) for f in result.findings)
+
+
+def demo_two_books():
+    """The demo configuration with its first two workbooks (展厅, 客服) only: the figures that tests
+    computed by hand (briefs, weekly counts, golden emails) were worked out on those two. The third,
+    store-kept workbook has its own test (tests/test_demo.py)."""
+    from dataclasses import replace
+
+    from scripts.config import load_config
+    from scripts.demo import DEMO_CONFIG
+
+    config = load_config(DEMO_CONFIG)
+    return replace(config, sources=tuple(s for s in config.sources if s.name in ("展厅", "客服")))

@@ -21,7 +21,7 @@ from scripts.jobs import calendar_of
 from scripts.messages import build_digests
 from scripts.render import Renderer
 from scripts.workcal import WorkCalendar
-from tests.helpers import SHANGHAI, VISITOR_HEADERS, check_files, visitor
+from tests.helpers import SHANGHAI, VISITOR_HEADERS, check_files, visitor, demo_two_books
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MONDAY = dt.datetime(2026, 11, 30, 8, 30, tzinfo=SHANGHAI)
@@ -31,7 +31,7 @@ D = dt.date
 
 @pytest.fixture(scope="module")
 def demo():
-    return load_config(DEMO_CONFIG)
+    return demo_two_books()
 
 
 def _by_name(people):
@@ -123,7 +123,7 @@ def _makeup_result(tmp_path, now, order_days=()):
 def test_makeup_saturday_brief_counts_friday_only(tmp_path):
     now = dt.datetime(2026, 10, 10, 8, 30, tzinfo=SHANGHAI)
     result = _makeup_result(tmp_path, now, order_days=(D(2026, 10, 9), None, None, D(2026, 10, 10)))
-    config = replace(load_config(DEMO_CONFIG), staff=())
+    config = replace(demo_two_books(), staff=())
     ctx = build_morning_brief(result, config, now, CAL, BriefSettings(to_roles=("销售经理",)))[0].context
     assert (ctx["start"], ctx["end"]) == ("2026-10-09", "2026-10-09")
     people = _by_name(ctx["people"])
@@ -138,7 +138,7 @@ def test_makeup_saturday_brief_counts_friday_only(tmp_path):
 def test_monday_after_makeup_saturday_counts_saturday_and_sunday(tmp_path):
     now = dt.datetime(2026, 10, 12, 8, 30, tzinfo=SHANGHAI)
     result = _makeup_result(tmp_path, now, order_days=(D(2026, 10, 9), None, None, D(2026, 10, 10)))
-    config = replace(load_config(DEMO_CONFIG), staff=())
+    config = replace(demo_two_books(), staff=())
     ctx = build_morning_brief(result, config, now, CAL, BriefSettings(to_roles=("销售经理",)))[0].context
     assert (ctx["start"], ctx["end"], ctx["days"]) == ("2026-10-10", "2026-10-11", 2)
     wang = _by_name(ctx["people"])["王芳"]
@@ -215,7 +215,7 @@ def test_member_coverage_of_an_empty_period_has_no_rate(tmp_path):
 def test_team_digest_lists_members_not_called_masked(tmp_path):
     result = _coverage_result(tmp_path)
     now = result.now
-    config = load_config(DEMO_CONFIG)
+    config = demo_two_books()
     digests = {m.recipient.name: m for m in build_digests(result, config, now, CAL)}
     members = digests["李娜"].context["members"]
     assert (members["total"], members["called"]) == (4, 2)

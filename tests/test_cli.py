@@ -23,7 +23,7 @@ def test_json_output_follows_the_contract():
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["now"] == "2026-11-27T09:00:00+08:00"
-    assert [s["name"] for s in data["sources"]] == ["展厅", "客服"]
+    assert [s["name"] for s in data["sources"]] == ["展厅", "客服", "二店"]
     assert all(s["error"] is None for s in data["sources"])
     sheets = {sh["title"]: (sh["table"], sh["rows"]) for sh in data["sources"][0]["sheets"]}
     assert sheets["来店登记"] == ("visitor_log", 14) and sheets["月度汇总"] == (None, 0)

@@ -19,12 +19,12 @@ from scripts.check import run_check
 from scripts.config import load_config
 from scripts.demo import DEMO_CONFIG, DEMO_NOW, write_demo
 from scripts.findings_book import NO_ASSIGNEE, cell_link, how_late, rule_words, sheet_title, write_findings_workbook
-from tests.helpers import SHANGHAI
+from tests.helpers import SHANGHAI, demo_two_books
 
 
 @pytest.fixture(scope="module")
 def demo_result():
-    return run_check(load_config(DEMO_CONFIG), DEMO_NOW)
+    return run_check(demo_two_books(), DEMO_NOW)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_each_link_opens_the_findings_cell(book, demo_result):
 
 def test_relative_links_survive_moving_the_folder(demo_result, tmp_path):
     write_demo(tmp_path)
-    config = load_config(DEMO_CONFIG)
+    config = demo_two_books()
     from dataclasses import replace
 
     moved = replace(config, sources=tuple(replace(s, path=tmp_path / s.path.name) for s in config.sources))

@@ -30,13 +30,14 @@ def init(paths, out, **kw):
 
 def test_init_on_the_demo_workbooks_checks_exactly_like_the_demo_config(tmp_path):
     out = tmp_path / "huifang.yaml"
-    code, text = init([ROOT / "demo/展厅.xlsx", ROOT / "demo/客服.xlsx"], out)
+    code, text = init([ROOT / "demo/展厅.xlsx", ROOT / "demo/客服.xlsx", ROOT / "demo/二店登记.xlsx"], out)
     assert code == 0, text
     written = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert [s["tables"] for s in written["sources"]] == [
         {"来店登记": "visitor_log", "试乘试驾": "test_drive_log", "交车登记": "delivery_log", "员工名单": "staff"},
-        {"投诉登记": "complaint_log", "回访记录": "callback_log"}]
-    assert "staff" not in written and not any("columns" in s for s in written["sources"])
+        {"投诉登记": "complaint_log", "回访记录": "callback_log"},
+        {"11月來店": "visitor_log", "交車登記": "delivery_log", "投訴登記": "complaint_log"}]
+    assert "staff" not in written
     config = load_config(out)
     assert config.outbox == tmp_path / "outbox" and config.state == tmp_path / "state.sqlite3"
     assert rules_at(run_check(config, NOW)) == rules_at(run_check(load_config(ROOT / "demo/huifang.yaml"), NOW))

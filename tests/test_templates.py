@@ -8,6 +8,7 @@ import pytest
 
 from scripts.config import StaffMember, load_config
 from scripts.demo import DEMO_CONFIG, DEMO_NOW
+from tests.helpers import demo_two_books
 from scripts.messages import Message
 from scripts.render import Renderer, address, one_line
 from tests.golden_cases import GOLDEN, rendered
@@ -28,7 +29,7 @@ def reminder(name="张伟", email="zhangwei@example.com", customer="陈先生", 
     return Message("reminder", StaffMember(name, email), "2026-11-27", context, ("x",))
 
 
-RENDERER = Renderer(load_config(DEMO_CONFIG))
+RENDERER = Renderer(demo_two_books())
 
 
 def test_cr_lf_in_a_name_never_creates_a_header():
@@ -66,7 +67,7 @@ def test_a_typo_in_a_template_fails_loudly():
 
 
 def test_english_templates():
-    renderer = Renderer(replace(load_config(DEMO_CONFIG), language="en"))
+    renderer = Renderer(replace(demo_two_books(), language="en"))
     subject, text, html = renderer.parts(reminder())
     assert subject.startswith("[Huifang] 张伟") and "follow-up call overdue since 11-25" in text
     assert "Good morning" in html

@@ -17,7 +17,7 @@ from scripts.demo import DEMO_CONFIG
 from scripts.jobs import calendar_of
 from scripts.render import Renderer
 from scripts.weekly import WeeklySettings, build_weekly, week_span, week_stats
-from tests.helpers import SHANGHAI
+from tests.helpers import SHANGHAI, demo_two_books
 from tests.test_brief import _golden
 
 MONDAY = dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI)
@@ -26,7 +26,7 @@ D = dt.date
 
 @pytest.fixture(scope="module")
 def demo():
-    return load_config(DEMO_CONFIG)
+    return demo_two_books()
 
 
 @pytest.fixture(scope="module")
