@@ -74,8 +74,10 @@ def untranslated(language: str, domain: str = "messages") -> list[str]:
 def update(domain: str = "messages") -> Catalog:
     """zh_CN with the extracted ids: new ones added empty, translations kept, unused ones dropped."""
     catalog = read(SOURCE, domain)
+    created = catalog.creation_date  # the header stays as it was: a rerun with no new id changes nothing
     catalog.update(extract(domain), no_fuzzy_matching=True)
     catalog.obsolete.clear()
+    catalog.creation_date = created
     return catalog
 
 

@@ -1,0 +1,208 @@
+"""Languages as catalogues: Babel-read .po files, generated Traditional catalogues, script and words per language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import replace
+
+import opencc
+import pytest
+
+from scripts import catalogues
+from scripts.config import StaffMember, load_config
+from scripts.demo import DEMO_CONFIG
+from scripts.errors import ConfigError
+from scripts.i18n import LANGUAGES, babel_locale, po_path, script_converter, translation
+from scripts.messages import Message
+from scripts.render import Renderer
+from tests.golden_cases import golden_messages
+
+BASE = load_config(DEMO_CONFIG)
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+TO_SIMPLIFIED = opencc.OpenCC("t2s")
+TRADITIONAL = {"zh-TW": opencc.OpenCC("s2twp"), "zh-HK": opencc.OpenCC("s2hk")}
+# The core's own texts (converted to the reader's script at render time) and the core's weekday digit:
+# never counted as data.
+CORE_TEXT = {"message", "error", "detail", "weekday"}
+
+
+def renderer(language: str) -> Renderer:
+    return Renderer(replace(BASE, language=language))
+
+
+def data_strings(value, key=None) -> set[str]:
+    """Every string the sheet or the config put into a message (names, sources, cells): shown as typed."""
+    if isinstance(value, dict):
+        return set().union(*(data_strings(v, k) for k, v in value.items())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(data_strings(v, key) for v in value)) if value else set()
+    return {value} if isinstance(value, str) and value and key not in CORE_TEXT else set()
+
+
+def without_data(text: str, message: Message) -> str:
+    for value in sorted(data_strings(dict(message.context)) | {message.recipient.name}, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return text
+
+
+def visible(html: str) -> str:
+    return re.sub(r"&\w+;|&#\d+;", " ", re.sub(r"<[^>]*>", " ", html))
+
+
+def all_cases():
+    return [(language, stem, message, parts) for language in LANGUAGES
+            for stem, message, parts in golden_messages(language)]
+
+
+CASES = all_cases()
+
+
+def test_each_language_has_its_cldr_locale_and_an_unknown_one_is_a_config_error():
+    assert [babel_locale(lang) for lang in LANGUAGES] == ["zh_Hans_CN", "zh_Hant_TW", "zh_Hant_HK", "en"]
+    with pytest.raises(ConfigError, match="fr"):
+        translation("fr")
+    with pytest.raises(ConfigError, match="zh-SG"):
+        renderer("zh-SG")
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("zh-CN", "%(name)s，早上好！"), ("zh-TW", "%(name)s，早上好！"), ("en", "Good morning %(name)s"),
+    ("zh-CN", "%(date)s（%(weekday)s）团队日报"), ("zh-TW", "%(date)s（%(weekday)s）團隊日報"),
+    ("zh-HK", "%(date)s（%(weekday)s）團隊日報"),
+])
+def test_a_catalogue_translates_the_english_id(language, expected):
+    msgid = "Good morning %(name)s" if "name" in expected else "Team digest %(date)s"
+    assert translation(language).gettext(msgid) == expected
+
+
+@pytest.mark.parametrize("language, one, two", [
+    ("en", "1 day", "2 days"), ("zh-CN", "1 天", "2 天"), ("zh-TW", "1 天", "2 天"),
+])
+def test_plurals_follow_the_language(language, one, two):
+    t = translation(language)
+    assert t.ngettext("%(num)d day", "%(num)d days", 1) % {"num": 1} == one
+    assert t.ngettext("%(num)d day", "%(num)d days", 2) % {"num": 2} == two
+
+
+def test_the_translations_are_cached_per_language_and_domain():
+    assert translation("zh-TW") is translation("zh-TW")
+    assert translation("zh-TW") is not translation("zh-HK")
+
+
+@pytest.mark.parametrize("language, weekday", [("zh-CN", "周五"), ("zh-TW", "週五"), ("zh-HK", "週五"), ("en", "Fri")])
+def test_weekday_words_come_from_cldr(language, weekday):
+    env = renderer(language).text_env
+    assert env.from_string("{{ '2026-11-27'|weekday }}").render() == weekday
+
+
+@pytest.mark.parametrize("language", ["zh-TW", "zh-HK"])
+def test_regenerating_a_traditional_catalogue_gives_the_committed_file(language):
+    assert catalogues.converted(language) == po_path(language).read_bytes(), "run: python -m scripts.catalogues convert"
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "zh-TW", "zh-HK"])
+def test_every_message_id_in_the_templates_has_a_translation(language):
+    assert len(catalogues.extract()) > 100
+    assert catalogues.untranslated(language) == []
+
+
+def test_an_id_added_to_a_template_is_reported_untranslated(tmp_path, monkeypatch):
+    (tmp_path / "new.txt").write_text('{{ _("A sentence nobody translated") }}\n', encoding="utf-8")
+    monkeypatch.setitem(catalogues.METHODS, "messages", (tmp_path, [("*.txt", catalogues._JINJA)]))
+    assert catalogues.untranslated("zh-CN") == ["A sentence nobody translated"]
+
+
+@pytest.mark.parametrize("language, stem, message, parts",
+                         [c for c in CASES if c[0] in TRADITIONAL], ids=lambda v: v if isinstance(v, str) else "")
+def test_traditional_output_has_no_simplified_character(language, stem, message, parts):
+    for part in parts:
+        text = without_data(visible(part) if part.lstrip().startswith("<") else part, message)
+        round_trip = TRADITIONAL[language].convert(TO_SIMPLIFIED.convert(text))
+        changed = {a for a, b in zip(text, round_trip) if a != b}
+        assert len(round_trip) == len(text) and not changed, f"{stem}: {sorted(changed)}"
+        assert CJK.search(text)
+
+
+@pytest.mark.parametrize("stem, message, parts", [c[1:] for c in CASES if c[0] == "zh-CN"],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_simplified_output_has_no_english_word(stem, message, parts):
+    for part in parts:
+        text = without_data(visible(part) if part.lstrip().startswith("<") else part, message)
+        text = re.sub(r"https?://\S+|\S+@\S+|Huifang", " ", text)  # links, addresses and the product's name
+        assert re.findall(r"[A-Za-z]{3,}", text) == [], stem
+
+
+@pytest.mark.parametrize("stem, message, parts", [c[1:] for c in CASES if c[0] == "en"],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_english_output_has_no_chinese_outside_the_data(stem, message, parts):
+    for part in parts:
+        text = without_data(visible(part) if part.lstrip().startswith("<") else part, message)
+        assert CJK.findall(text) == [] and "、" not in text and "：" not in text, stem
+
+
+def test_the_core_message_of_a_finding_is_shown_in_the_readers_script():
+    convert = script_converter("zh-TW")
+    assert convert("跟进回访已逾期：应于 11-24（周二）前完成") == "跟進回訪已逾期：應於 11-24（週二）前完成"
+    assert script_converter("zh-CN")("跟进回访") == script_converter("en")("跟进回访") == "跟进回访"
+
+
+def escalation(late: int, unit: str) -> Message:
+    item = {"rule": "dept_order_overdue", "base_rule": "dept_order", "severity": "error", "message": "协办部门工单已逾期",
+            "customer": "龙女士", "phone": "136****5555", "source": "客服", "location": "投诉登记!N6", "header": "",
+            "url": None, "assignee": "", "due": "11-25 18:00", "due_date": "2026-11-25", "weekday": "三",
+            "late": late, "late_unit": unit, "level": 1}
+    context = {"name": "周杰", "date": "2026-11-27", "time": "09:00", "breaches": [item, {**item, "customer": "江女士"}][:late],
+               "second_level": False}
+    return Message("escalation", StaffMember("周杰", "zhoujie@example.com"), "2026-11-27T09:00", context, ("x",))
+
+
+@pytest.mark.parametrize("late, unit, subject, line", [
+    (1, "days", "1 deadline breached", "Owner: (none); 1 day late"),
+    (2, "days", "2 deadlines breached", "Owner: (none); 2 days late"),
+    (1, "hours", "1 deadline breached", "Owner: (none); 1 hour late"),
+    (2, "hours", "2 deadlines breached", "Owner: (none); 2 hours late"),
+])
+def test_english_plurals_in_an_email(late, unit, subject, line):
+    s, text, html = renderer("en").parts(escalation(late, unit))
+    assert s.endswith(subject) and line in text
+
+
+@pytest.mark.parametrize("language, expected", [("zh-CN", "【超时升级】2 项已超时：龙女士 等"),
+                                                ("zh-TW", "【超時升級】2 項已超時：龙女士 等"),
+                                                ("zh-HK", "【超時升級】2 項已超時：龙女士 等")])
+def test_a_chinese_subject_names_the_first_customer_and_says_there_are_more(language, expected):
+    assert renderer(language).parts(escalation(2, "days"))[0] == expected
+
+
+def report_message() -> Message:
+    context = {"month": "2026-11", "previous": "2026-10", "file_name": "客訴月報_2026-11.xlsx", "name": "陈静",
+               "rows": [{"name": "投诉总数", "en": "Complaints", "now": "3", "before": "1"}],
+               "categories": [{"name": "维修质量", "count": 2}], "satisfaction": [{"name": "满意", "count": 1}]}
+    return Message("report", StaffMember("陈静", "chenjing@example.com"), "2026-11", context, ("r",))
+
+
+@pytest.mark.parametrize("language, present, absent", [
+    ("zh-CN", "客户投诉情况及处理月报", "Complaint report"),
+    ("zh-TW", "客戶投訴情況及處理月報", "客户投诉情况"),
+    ("zh-HK", "投訴情況及處理月報", "客户投诉情况"),
+    ("en", "Complaint report 2026-11", "月报"),
+])
+def test_a_kind_with_only_per_language_templates_still_renders(language, present, absent):
+    subject, text, html = renderer(language).parts(report_message())
+    assert present in subject + text and absent not in subject + text
+    assert f'lang="{language}"' in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_html_stays_escaped_in_every_language(language):
+    message = escalation(1, "days")
+    evil = {**message.context["breaches"][0], "customer": "<b>x</b>", "message": "<script>1</script>"}
+    message = replace(message, context={**message.context, "breaches": [evil]})
+    subject, text, html = renderer(language).parts(message)
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and "<script>" not in html
+    assert "<b>x</b>" in text
+
+
+def test_the_simplified_catalogue_holds_exactly_the_ids_the_templates_use():
+    assert catalogues.dumps(catalogues.update()) == po_path("zh-CN").read_bytes(), "run: python -m scripts.catalogues update"
