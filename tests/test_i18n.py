@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import replace
 
@@ -90,10 +89,14 @@ def test_the_translations_are_cached_per_language_and_domain():
     assert translation("zh-TW") is not translation("zh-HK")
 
 
-@pytest.mark.parametrize("language, weekday", [("zh-CN", "周五"), ("zh-TW", "週五"), ("zh-HK", "週五"), ("en", "Fri")])
-def test_weekday_words_come_from_cldr(language, weekday):
+@pytest.mark.parametrize("language, weekday, long_date", [
+    ("zh-CN", "周五", "2026年11月27日星期五"), ("zh-TW", "週五", "2026年11月27日 星期五"),
+    ("zh-HK", "週五", "2026年11月27日星期五"), ("en", "Fri", "Friday, November 27, 2026"),
+])
+def test_weekday_words_and_dates_come_from_cldr(language, weekday, long_date):
     env = renderer(language).text_env
     assert env.from_string("{{ '2026-11-27'|weekday }}").render() == weekday
+    assert env.from_string("{{ '2026-11-27'|fmt_date('full') }}").render() == long_date
 
 
 @pytest.mark.parametrize("language", ["zh-TW", "zh-HK"])
@@ -141,30 +144,36 @@ def test_english_output_has_no_chinese_outside_the_data(stem, message, parts):
         assert CJK.findall(text) == [] and "、" not in text and "：" not in text, stem
 
 
-def test_the_core_message_of_a_finding_is_shown_in_the_readers_script():
+@pytest.mark.parametrize("language, shown", [
+    ("zh-CN", "协办部门工单已逾期"), ("zh-TW", "協辦部門工單已逾期"), ("zh-HK", "協辦部門工單已逾期"),
+    ("en", "department work order overdue since 11-25 18:00"),
+])
+def test_the_core_message_of_a_finding_is_shown_in_the_readers_script(language, shown):
+    subject, text, html = renderer(language).parts(escalation(1, "days"))
+    assert shown in text and shown in html
     convert = script_converter("zh-TW")
-    assert convert("跟进回访已逾期：应于 11-24（周二）前完成") == "跟進回訪已逾期：應於 11-24（週二）前完成"
+    assert convert("跟进回访已逾期：应于 11-24（周二）前完成") == "跟進回訪已逾期：應於 11-24（週二）前完成"  # noqa: E501
     assert script_converter("zh-CN")("跟进回访") == script_converter("en")("跟进回访") == "跟进回访"
 
 
-def escalation(late: int, unit: str) -> Message:
-    item = {"rule": "dept_order_overdue", "base_rule": "dept_order", "severity": "error", "message": "协办部门工单已逾期",
-            "customer": "龙女士", "phone": "136****5555", "source": "客服", "location": "投诉登记!N6", "header": "",
-            "url": None, "assignee": "", "due": "11-25 18:00", "due_date": "2026-11-25", "weekday": "三",
-            "late": late, "late_unit": unit, "level": 1}
-    context = {"name": "周杰", "date": "2026-11-27", "time": "09:00", "breaches": [item, {**item, "customer": "江女士"}][:late],
-               "second_level": False}
+def escalation(late: int, unit: str, breaches: int = 1) -> Message:
+    item = {"rule": "dept_order_overdue", "base_rule": "dept_order", "severity": "error",
+            "message": "协办部门工单已逾期", "customer": "龙女士", "phone": "136****5555", "source": "客服",
+            "location": "投诉登记!N6", "header": "", "url": None, "assignee": "", "due": "11-25 18:00",
+            "due_date": "2026-11-25", "weekday": "三", "late": late, "late_unit": unit, "level": 1}
+    context = {"name": "周杰", "date": "2026-11-27", "time": "09:00", "second_level": False,
+               "breaches": [item, {**item, "customer": "江女士"}][:breaches]}
     return Message("escalation", StaffMember("周杰", "zhoujie@example.com"), "2026-11-27T09:00", context, ("x",))
 
 
-@pytest.mark.parametrize("late, unit, subject, line", [
-    (1, "days", "1 deadline breached", "Owner: (none); 1 day late"),
-    (2, "days", "2 deadlines breached", "Owner: (none); 2 days late"),
-    (1, "hours", "1 deadline breached", "Owner: (none); 1 hour late"),
-    (2, "hours", "2 deadlines breached", "Owner: (none); 2 hours late"),
+@pytest.mark.parametrize("late, unit, breaches, subject, line", [
+    (1, "days", 1, "1 deadline breached", "Owner: (none); 1 day late"),
+    (2, "days", 2, "2 deadlines breached", "Owner: (none); 2 days late"),
+    (1, "hours", 2, "2 deadlines breached", "Owner: (none); 1 hour late"),
+    (2, "hours", 1, "1 deadline breached", "Owner: (none); 2 hours late"),
 ])
-def test_english_plurals_in_an_email(late, unit, subject, line):
-    s, text, html = renderer("en").parts(escalation(late, unit))
+def test_english_plurals_in_an_email(late, unit, breaches, subject, line):
+    s, text, html = renderer("en").parts(escalation(late, unit, breaches))
     assert s.endswith(subject) and line in text
 
 
@@ -172,7 +181,7 @@ def test_english_plurals_in_an_email(late, unit, subject, line):
                                                 ("zh-TW", "【超時升級】2 項已超時：龙女士 等"),
                                                 ("zh-HK", "【超時升級】2 項已超時：龙女士 等")])
 def test_a_chinese_subject_names_the_first_customer_and_says_there_are_more(language, expected):
-    assert renderer(language).parts(escalation(2, "days"))[0] == expected
+    assert renderer(language).parts(escalation(2, "days", 2))[0] == expected
 
 
 def report_message() -> Message:
