@@ -101,7 +101,7 @@ class Renderer:
             except jinja2.TemplateNotFound:
                 own = TEMPLATES / self.language / name
                 folder = self.language if own.exists() or not self.language.startswith("zh") else "zh-CN"
-                found = (env.get_template(f"{folder}/{name}"), env.filters["script"])
+                found = (env.get_template(f"{folder}/{name}"), str if folder == self.language else env.filters["script"])
             self._templates[key] = found
         return self._templates[key]
 
