@@ -20,11 +20,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from .i18n import LANGUAGES, babel_locale, opencc_converter, po_path
+from .i18n import LANGUAGES, TRADITIONAL, babel_locale, build_traditional, opencc_converter, po_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "zh-CN"
-CONVERTED = {"zh-TW": "s2twp", "zh-HK": "s2hk"}
+CONVERTED = TRADITIONAL
 _JINJA = "jinja2.ext:babel_extract"
 _JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true",
                   "newstyle_gettext": "true", "silent": "false"}
@@ -107,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(po_path(SOURCE, args.domain))
         return 0
     if args.command == "convert":
-        for language in CONVERTED:
-            path = po_path(language, args.domain)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(converted(language, args.domain))
+        for path in build_traditional(args.domain):
             print(path)
         return 0
     status = 0

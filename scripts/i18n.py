@@ -5,7 +5,7 @@ Message ids are English, so `en` needs no catalogue. The catalogues live in
 "messages" (the email templates) and "cli" (the command line's text).
 
 zh-TW and zh-HK catalogues are generated from zh_CN with OpenCC when the catalogues are built, not at
-run time: `python -m scripts.catalogues convert` for "messages", `python -m scripts.i18n [cli]` for "cli".
+run time: `python -m scripts.catalogues convert --domain messages|cli` (or `python -m scripts.i18n [cli]`).
 The same conversion turns the Chinese text the core writes into findings into Traditional at render time
 (`script_converter` for emails, `localise_chinese` for the command line's output).
 """
@@ -92,33 +92,21 @@ def localise_chinese(text: str, language: str) -> str:
     return opencc_converter(_CHARACTERS[language])(text)
 
 
-def build_traditional(domain: str) -> list[Path]:
+def build_traditional(domain: str = "messages") -> list[Path]:
     """Write the zh-TW and zh-HK catalogues of ``domain`` from the zh-CN one (OpenCC), return their paths."""
-    from babel.messages.pofile import read_po, write_po  # noqa: PLC0415
+    from .catalogues import converted  # noqa: PLC0415 (catalogues builds on this module)
 
     written = []
-    for language, conversion in TRADITIONAL.items():
-        with po_path("zh-CN", domain).open("rb") as fh:
-            catalog = read_po(fh, locale="zh_CN", domain=domain)
-        convert = opencc_converter(conversion)
-        for message in catalog:
-            if not message.id:
-                continue
-            if isinstance(message.string, (tuple, list)):
-                message.string = tuple(convert(s) for s in message.string)
-            elif message.string:
-                message.string = convert(message.string)
-        catalog.locale = catalogue_dir(language)
+    for language in TRADITIONAL:
         target = po_path(language, domain)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as fh:
-            write_po(fh, catalog, width=0, omit_header=False, sort_output=False)
+        target.write_bytes(converted(language, domain))
         written.append(target)
     translation.cache_clear()
     return written
 
 
-if __name__ == "__main__":  # python -m scripts.i18n [domain ...]; "messages" is built by scripts.catalogues
+if __name__ == "__main__":  # python -m scripts.i18n [domain ...] (the same as: python -m scripts.catalogues convert)
     for name in sys.argv[1:] or ["cli"]:
         for p in build_traditional(name):
             print(p)
