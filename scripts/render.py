@@ -17,9 +17,11 @@ from typing import Any
 
 import css_inline
 import jinja2
+from babel.dates import format_date
 
 from .config import Config
 from .errors import ConfigError
+from .i18n import babel_locale, script_converter, translation
 from .messages import Message
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -91,7 +93,16 @@ def _truncate(text: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _environment(autoescape: bool) -> jinja2.Environment:
+def _weekday(value: Any, locale: str) -> str:
+    """The short weekday as the locale writes it: 周四 (zh_Hans_CN), 週四 (zh_Hant_TW), Thu (en)."""
+    return format_date(_as_date(value), "EEE", locale=locale)
+
+
+def _as_date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
+def _environment(autoescape: bool, language: str = "zh-CN") -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -99,8 +110,17 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    locale = babel_locale(language)
+    env.install_gettext_translations(translation(language), newstyle=True)
     env.filters["clip"] = _truncate
+    env.filters["weekday"] = lambda value: _weekday(value, locale)
+    env.filters["fmt_date"] = lambda value, form="medium": format_date(_as_date(value), form, locale=locale)
+    # Findings' messages and error texts are Chinese written by the core: in the language's script.
+    env.filters["script"] = script_converter(language)
+    env.globals["html_lang"] = language
+    env.globals["core_text"] = language.startswith("zh")  # the core's Chinese texts read as they are
     return env
 
 
@@ -108,16 +128,31 @@ class Renderer:
     def __init__(self, config: Config):
         self.config = config
         self.language = config.language
-        self.text_env = _environment(autoescape=False)
-        self.html_env = _environment(autoescape=True)
+        self.text_env = _environment(autoescape=False, language=self.language)
+        self.html_env = _environment(autoescape=True, language=self.language)
+        self._templates: dict[tuple[bool, str], tuple[jinja2.Template, Any]] = {}
         name, addr = parseaddr(config.mail_from)
         try:
             self.sender = address(name or "Huifang", addr)
         except ValueError as exc:
             raise ConfigError(f"mail.from: {exc}") from None
 
+    def _template(self, env: jinja2.Environment, name: str) -> tuple[jinja2.Template, Any]:
+        """The single-set template, else the language's own file (zh-TW/zh-HK: zh-CN's, converted)."""
+        key = (env.autoescape is True, name)
+        if key not in self._templates:
+            try:
+                found = (env.get_template(name), str)
+            except jinja2.TemplateNotFound:
+                own = TEMPLATES / self.language / name
+                folder = self.language if own.exists() or not self.language.startswith("zh") else "zh-CN"
+                found = (env.get_template(f"{folder}/{name}"), str if folder == self.language else env.filters["script"])
+            self._templates[key] = found
+        return self._templates[key]
+
     def _render(self, env: jinja2.Environment, kind: str, part: str, context: dict[str, Any]) -> str:
-        return env.get_template(f"{self.language}/{kind}.{part}").render(**context)
+        template, convert = self._template(env, f"{kind}.{part}")
+        return convert(template.render(**context))
 
     def parts(self, message: Message, extra: dict[str, Any] | None = None) -> tuple[str, str, str]:
         """(subject, text, html) of a message."""

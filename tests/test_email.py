@@ -335,7 +335,7 @@ def test_a_failed_run_and_an_unreadable_source_appear_in_the_next_digest(tmp_pat
     digest = next(m for m in smtp_server.received if m.recipients == ["zhoujie@example.com"]).message
     text = digest.get_body(("plain",)).get_content()
     assert "无法读取的表格" in text and "客服" in text and "file not found" in text
-    assert "运行失败" in text and "reminders" in text and "unreadable: 客服" in text
+    assert "运行失败" in text and "- 提醒 " in text and "unreadable: 客服" in text
 
 
 def test_an_unusable_address_is_reported_and_the_others_are_sent(tmp_path, smtp_server):
