@@ -20,6 +20,8 @@ EXPECTED = {
         ("thank_you_call_overdue", "G3", "王芳"),  # row 3 陳女士: delivered 07:40 -> due 08:40
         ("delivery_callback_overdue", "H4", "刘洋"),  # row 4 馬先生: 11-20 -> due 11-25; 11-20 已打 is the call
         # row 5 李女士: 11/26已回訪，滿意 (a date alone: no quiet-hours judgement)
+        ("maintenance_reminder_due_soon", "J6", "王芳"),  # row 6 宋女士: 05-30 + 6 months = 11-30, remind from 11-16
+        # row 7 丁先生: first service 11-20, reminded 11/10 (a done-mark with a date)
     ],
     "投訴登記": [
         ("complaint_reply_due_soon", "I2", "赵敏"),  # 11-26 11:00 (time column) + 24 h; not 00:00-based overdue
