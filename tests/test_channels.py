@@ -510,3 +510,17 @@ def test_silence_alert_reaches_a_group_once_mentioning_every_supervisor():
     assert message["markdown"]["title"] == "回访提醒故障：已 8 个工作小时没有成功运行"
     assert "客服.xlsx locked" in message["markdown"]["text"]
     assert server.notified == ["13900000001", "13900000004"]
+
+
+@pytest.mark.parametrize("language", ["zh-TW", "zh-HK"])
+def test_traditional_groups_read_traditional_chat_text(language):
+    import opencc
+
+    from scripts.channels.render import render_chat
+
+    doc = render_chat([reminder(ZHANG, 3)], language, mask=True)
+    text = "\n".join([doc.title, *(line for b in doc.blocks for line in b.lines), doc.footer])
+    back = opencc.OpenCC("t2s").convert(text)
+    assert back != text  # there was Chinese to convert
+    assert opencc.OpenCC("s2twp" if language == "zh-TW" else "s2hk").convert(back) == text
+    assert "逾期" in text and "（" in text

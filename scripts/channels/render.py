@@ -341,7 +341,14 @@ def render_chat(messages: Sequence[Message], language: str, *, mask: bool) -> Ch
             blocks += body(w, m)
     if mask:
         blocks = [Block(tuple(mask_text(line) for line in b.lines), b.mention, b.heading) for b in blocks]
-    return ChatDoc(title, tuple(blocks), w.w["footer.group" if mask else "footer.personal"])
+    footer = w.w["footer.group" if mask else "footer.personal"]
+    if language in ("zh-TW", "zh-HK"):  # the words are kept in Simplified; Traditional readers get them converted
+        from ..i18n import script_converter  # noqa: PLC0415
+
+        to_script = script_converter(language)
+        title, footer = to_script(title), to_script(footer)
+        blocks = [Block(tuple(to_script(line) for line in b.lines), b.mention, b.heading) for b in blocks]
+    return ChatDoc(title, tuple(blocks), footer)
 
 
 def part_suffix(language: str, i: int, n: int) -> str:
