@@ -26,6 +26,12 @@ from .scheduling import Plan, plan_from_config, working_hours_between
 log = logging.getLogger("huifang.serve")
 Clock = Callable[[], dt.datetime]
 ALERT_RETRY = dt.timedelta(hours=1)
+REPORT_RETRY = dt.timedelta(hours=1)
+
+
+def _month_before(now: dt.datetime) -> str:
+    """The month a report run at ``now`` covers by default (the previous one)."""
+    return (now.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
 SERVE_JOBS = tuple(j.replace("-", "_") for j in JOBS)  # schedule keys: reminders, ..., monthly_report
 
 
@@ -46,6 +52,7 @@ class Service:
         self.started: dt.datetime | None = None
         self.waiting: set[str] = set()  # due jobs that found the lock taken: tried again next tick
         self.last_alert_try: dt.datetime | None = None
+        self.report_retry: tuple[str, dt.datetime] | None = None  # (month, next try) of a report not sent
         self.state_alerted = False  # the supervisors know the ledger is broken
 
     # -- decisions --------------------------------------------------------------------------------
@@ -68,10 +75,18 @@ class Service:
         return missed
 
     def due(self, now: dt.datetime) -> list[str]:
-        """Jobs scheduled since the last tick (each once, however many of its times passed)."""
+        """Jobs scheduled since the last tick (each once, however many of its times passed), and a monthly
+        report that could not go out (a source was unreadable) once its hourly retry comes round."""
         since = self.last_tick or now
         jobs = list(dict.fromkeys(job for _, job in self.plan.occurrences(since, now)))
-        return list(dict.fromkeys([*sorted(self.waiting), *jobs]))
+        retry = []
+        if self.report_retry is not None:
+            month, at = self.report_retry
+            if _month_before(now.astimezone(self.config.timezone)) != month:
+                self.report_retry = None  # a new month: its own report is scheduled as usual
+            elif now >= at:
+                retry = ["monthly_report"]
+        return list(dict.fromkeys([*sorted(self.waiting), *jobs, *retry]))
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -121,11 +136,17 @@ class Service:
         self.waiting.discard(job)
         try:
             self.runner(job, self.config, now, sender=self.sender_factory())
+            if job == "monthly_report":
+                self.report_retry = None
         except LockedError as exc:
             log.warning("%s waits: %s", job, exc)
             self.waiting.add(job)
         except HuifangError as exc:
             log.error("%s failed: %s", job, exc)
+            if job == "monthly_report":  # e.g. a complaint workbook unreadable: no report went; try hourly
+                month = _month_before(now.astimezone(self.config.timezone))
+                self.report_retry = (month, now + REPORT_RETRY)
+                log.warning("the %s report is tried again at %s", month, self.report_retry[1].strftime("%H:%M"))
         except Exception:  # one failing job must not stop the service or the other jobs
             log.exception("%s failed unexpectedly", job)
 

@@ -298,3 +298,31 @@ def test_weekly_jobs_run_on_their_weekday_even_on_a_day_off():
     assert [m.date().isoformat() for m in weekly] == ["2026-09-28", "2026-10-05"]
     briefs = {m.date().isoformat() for m, job in moments if job == "morning_brief"}
     assert "2026-10-05" not in briefs and "2026-09-28" in briefs
+
+
+def test_a_report_that_could_not_go_out_is_tried_hourly_until_it_does(tmp_path):
+    """The complaint workbook was unreadable at 09:00 on the 1st: no report went; once it is back, the
+    next hourly try sends it, and then the tries stop."""
+    from scripts.report_job import ReportIncomplete
+
+    class Report:
+        def __init__(self):
+            self.calls, self.missing = [], True
+
+        def __call__(self, job, config, now, sender=None):
+            if job != "monthly_report":
+                return
+            self.calls.append(now.strftime("%m-%d %H:%M"))
+            if self.missing:
+                raise ReportIncomplete("2026-11", ["客服: file not found"])
+
+    clock = Clock(at("2026-12-01 08:59"))
+    runner = Report()
+    svc = service(tmp_path, clock, runner, schedule={"monthly_report": "1st 09:00"})
+    svc.tick()
+    for minute in range(0, 200, 5):
+        clock.now = at("2026-12-01 09:00") + dt.timedelta(minutes=minute)
+        if minute == 125:
+            runner.missing = False  # the file is restored at 11:05
+        svc.tick()
+    assert runner.calls == ["12-01 09:00", "12-01 10:00", "12-01 11:00", "12-01 12:00"]
