@@ -15,10 +15,9 @@ from scripts.channels.dispatch import TRANSPORTS
 from scripts.channels.render import render_chat
 from scripts.channels.settings import Channel
 from scripts.check import run_check
-from scripts.config import load_config
-from scripts.demo import DEMO_CONFIG, DEMO_NOW
-from tests.helpers import demo_two_books
+from scripts.demo import DEMO_NOW
 from scripts.jobs import build_messages, calendar_of
+from tests.helpers import demo_two_books
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "channels"
 # (job, platform, group?) — one case per kind and platform shape
@@ -38,7 +37,7 @@ def rendered() -> dict[str, str]:
     out: dict[str, str] = {}
     base = demo_two_books()
     session = requests.Session()  # never used: payloads are built, not sent
-    for language in ("zh-CN", "en"):
+    for language in ("zh-CN", "zh-TW", "zh-HK", "en"):
         config = replace(base, language=language)
         for job, platform, group in CASES:
             now = DEMO_NOW.replace(hour=17) if job == "digest" else DEMO_NOW
