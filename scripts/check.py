@@ -134,7 +134,7 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
                          now=now, overrides=overrides)
         except SourceError as exc:
             report.error = exc.reason
-            log.warning("source %s could not be read: %s", source.name, exc.reason)
+            log.info("source %s could not be read: %s", source.name, exc.reason)  # the output says it, in its language
     staff = _directory(config, tables)
     rules = Rules(staff=staff.names() if staff.members else None, quiet_hours=config.quiet_hours)
     calendar = WorkCalendar(config.calendar.country, config.calendar.extra_holidays, config.calendar.extra_workdays)

@@ -264,6 +264,25 @@ _ERRORS = (
     (re.compile(r"^the workbook cannot be read \((?P<reason>.+)\); if it has a password save an unprotected copy(?P<rest>.*)$"),
      "the workbook cannot be read ({reason}); if it has a password save an unprotected copy{rest}"),
     (re.compile(r"^(?P<path>.+): cannot be read \((?P<reason>.+)\)$"), "{path}: cannot be read ({reason})"),
+    (re.compile(r"^sheet (?P<title>.+) spans (?P<span>\S+) \((?P<cells>[^)]+) cells\), more than (?P<bound>.+) can be read "
+                r"safely: delete the stray cells far from the table \(Ctrl\+End shows the last one\) or move the "
+                r"table to a workbook of its own$"),
+     "sheet {title} spans {span} ({cells} cells), more than {bound} can be read safely: delete the stray cells far "
+     "from the table (Ctrl+End shows the last one) or move the table to a workbook of its own"),
+    (re.compile(r"^the file is empty \(is it still being saved\?\)$"), "the file is empty (is it still being saved?)"),
+    (re.compile(r"^the file ends inside a quoted cell: a quote is never closed; fix it in Excel or WPS and save as CSV again$"),
+     "the file ends inside a quoted cell: a quote is never closed; fix it in Excel or WPS and save as CSV again"),
+    (re.compile(r"^a cell on line (?P<line>\d+) is longer than (?P<limit>[\d,]+) characters \(a quote that is never "
+                r"closed\?\); fix it in Excel or WPS and save as CSV again$"),
+     "a cell on line {line} is longer than {limit} characters (a quote that is never closed?); fix it in Excel or "
+     "WPS and save as CSV again"),
+    (re.compile(r"^the CSV file is neither UTF-8, GBK nor Big5 text \(or its encoding cannot be told\); save it as CSV UTF-8$"),
+     "the CSV file is neither UTF-8, GBK nor Big5 text (or its encoding cannot be told); save it as CSV UTF-8"),
+    (re.compile(r"^no permission to read (?P<path>.+): let the account running huifang read it$"),
+     "no permission to read {path}: let the account running huifang read it"),
+    (re.compile(r"^(?P<path>.+) is a folder, not a workbook$"), "{path} is a folder, not a workbook"),
+    (re.compile(r"^(?P<part>.+) declares a DTD or entities, which workbooks never do: refusing it$"),
+     "{part} declares a DTD or entities, which workbooks never do: refusing it"),
     (re.compile(r"^(?P<path>.+): not valid YAML at line (?P<line>\d+), column (?P<column>\d+): (?P<problem>.*)$"),
      "{path}: not valid YAML at line {line}, column {column}: {problem}"),
 )

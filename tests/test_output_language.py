@@ -348,3 +348,15 @@ def test_verbose_and_json_show_what_the_reader_reports_about_each_sheet():
     assert sheets[0]["header_row"] == 3 and sheets[0]["columns"]["A"] is None and sheets[0]["pairs"] == [["visit_at", "B", "C"]]
     assert sheets[0]["skipped_rows"] == [20, 21] and sheets[0]["done_unknown"] == 1
     assert sheets[1]["near_table"] == "visitor_log" and sheets[1]["near_missing"] == ["channel", "info_source"]
+
+
+def test_unreadable_files_are_explained_in_chinese(tmp_path):
+    """The one-line reasons of broken files (#12) follow `language:` like the rest of the output."""
+    (tmp_path / "坏.csv").write_text('客户姓名,联系电话\n"王先生,138\n', encoding="utf-8")
+    (tmp_path / "空.csv").write_bytes(b"")
+    (tmp_path / "文件夹.xlsx").mkdir()
+    proc = run("check", "坏.csv", "空.csv", "文件夹.xlsx", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout.count("无法读取：") == 3
+    assert english_words(proc.stdout.replace("Excel", "").replace("WPS", "").replace("CSV", "")) == []
+    assert proc.stderr == ""  # nothing said twice, in English, on stderr
