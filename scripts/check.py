@@ -144,6 +144,7 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
         findings.extend(validate(table, rules))
         findings.extend(deadline_findings(table, calendar, config.timezone, now))
     findings = [_spelled(f, staff) for f in findings]
+    findings = _to_owners(config, staff, findings)
     findings.sort(key=sort_key)
     notices = [
         f"{year} 年的法定节假日/调休数据尚未收录：按周末加配置中的 calendar 计算工作日"
@@ -152,6 +153,21 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
     for note in notices:
         log.warning(note)
     return CheckResult(now, reports, findings, tables, staff, notices, ignored)
+
+
+def _to_owners(config: Config, staff: StaffDirectory, findings: list[Finding]) -> list[Finding]:
+    """Findings whose row names nobody go to their source's `owner` (DOMAIN.md, convention 12), marked
+    so that the reminder lists them under their own heading; without an owner they stay unassigned and
+    the messages route them to every supervisor."""
+    owners = {}
+    for source in config.sources:
+        if getattr(source, "owner", None):
+            member = staff.get(source.owner)
+            owners[source.name] = member.name if member else source.owner
+    if not owners:
+        return findings
+    return [f._replace(assignee=owners[f.source], unassigned=True) if not f.assignee and f.source in owners else f
+            for f in findings]
 
 
 def _spelled(finding: Finding, staff: StaffDirectory) -> Finding:

@@ -69,6 +69,7 @@ class Finding(NamedTuple):
     phone: str | None = None  # full number: only the assignee's own reminder shows it
     key: tuple | None = None  # the record's business identity (table, values...), stable when rows move
     url: str | None = None
+    unassigned: bool = False  # the row names nobody: ``assignee`` is the source's owner it was routed to
 
     @property
     def location(self) -> str:
@@ -84,7 +85,7 @@ class Finding(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         data = self._asdict()
         data["due"] = self.due.isoformat() if self.due else None
-        del data["phone"], data["key"], data["customer"]
+        del data["phone"], data["key"], data["customer"], data["unassigned"]
         return data
 
 

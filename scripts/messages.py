@@ -123,7 +123,7 @@ def route_unassigned(result: CheckResult, config: Config, findings: Iterable[Fin
     fallback = supervisors(result.staff)
     routed: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
-        if f.assignee:
+        if f.assignee and not f.unassigned:
             continue
         for member in readers.get(f.source, fallback):
             routed[fold(member.name)].append(f)
@@ -138,7 +138,7 @@ def build_reminders(result: CheckResult, config: Config, now: dt.datetime,
     later_today = [f for table in result.tables
                    for f in due_later_today(table, calendar, config.timezone, now)] if calendar else []
     for f in [*result.findings, *later_today]:
-        if f.assignee:
+        if f.assignee and not f.unassigned:
             by_person[fold(f.assignee)].append(f)
     nobody = route_unassigned(result, config, [*result.findings, *later_today])
     messages = []
@@ -236,7 +236,7 @@ def build_digests(result: CheckResult, config: Config, now: dt.datetime, calenda
     def figures(names: Sequence[str]) -> dict[str, Any]:
         """Counts and items of the people ``names`` (folded keys match every script)."""
         keys = {fold(n) for n in names}
-        mine = [f for f in result.findings if f.assignee and fold(f.assignee) in keys]
+        mine = [f for f in result.findings if f.assignee and not f.unassigned and fold(f.assignee) in keys]
         overdue = Counter(f.assignee for f in mine if f.rule.endswith("_overdue"))
         blanks = Counter(f.assignee for f in mine if f.rule in BLANK_RULES)
         # counted by folded name, shown as the staff list spells it
@@ -311,7 +311,8 @@ def build_digests(result: CheckResult, config: Config, now: dt.datetime, calenda
         found = figures(names)
         mine = found.pop("mine")
         # The whole store's digest counts every row that names nobody; a team's, those routed to its lead.
-        unassigned = [f for f in result.findings if not f.assignee] if whole_store else nobody.get(fold(boss.name), [])
+        unassigned = ([f for f in result.findings if not f.assignee or f.unassigned] if whole_store
+                      else nobody.get(fold(boss.name), []))
         context = {
             "name": boss.name,
             "date": today.isoformat(),

@@ -59,16 +59,22 @@ def test_traditional_spelling_is_counted_with_the_staff_lists_spelling_in_the_di
 
 
 def test_the_sources_owner_alone_gets_rows_that_name_nobody(tmp_path):
-    from dataclasses import fields, replace
+    from scripts.check import run_check
+    from scripts.config import parse_config
+    from scripts.output import as_json
 
-    from scripts.config import SourceConfig
-
-    result, config = _result(tmp_path)
-    if "owner" not in {f.name for f in fields(SourceConfig)}:
-        import pytest
-
-        pytest.skip("sources[].owner arrives with issue #10's configuration keys")
-    config = replace(config, sources=tuple(replace(s, owner="陈静") for s in config.sources))
+    check_files(tmp_path, {"展厅.xlsx": {"来店登记": ROWS}}, staff=STAFF)  # writes the workbook
+    config = parse_config({"sources": [{"name": "展厅.xlsx", "path": "展厅.xlsx", "owner": "陳靜"}], "staff": STAFF},
+                          tmp_path / "huifang.yaml", tmp_path)
+    result = run_check(config, NOW)
+    routed = [f for f in result.findings if f.unassigned]
+    assert {f.rule for f in routed} >= {"missing_required", "followup_overdue"}
+    assert {f.assignee for f in routed} == {"陈静"}  # in the JSON too, spelled as the staff list has it
+    assert {f["assignee"] for f in as_json(result)["findings"] if f["rule"] == "followup_overdue" and f["row"] == 2} == {"陈静"}
     reminders = {m.recipient.name: m for m in build_reminders(result, config, NOW, calendar_of(config))}
-    assert reminders["陈静"].context["unassigned"]
-    assert not reminders.get("李娜") or not reminders["李娜"].context["unassigned"]
+    assert sorted(i["rule"] for i in reminders["陈静"].context["unassigned"]) == sorted(f.rule for f in routed)
+    assert reminders["陈静"].context["overdue"] == []  # under their own heading, not as her own tasks
+    assert "李娜" not in reminders  # the owner alone, not every supervisor
+    evening = NOW.replace(hour=17)
+    digests = {m.recipient.name: m for m in build_digests(result, config, evening, calendar_of(config))}
+    assert digests["陈静"].context["unassigned_total"] == len(routed)
