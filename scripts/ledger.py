@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS messages (
     attempts INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    via TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_slot ON messages (kind, recipient, period);
 CREATE TABLE IF NOT EXISTS message_items (
@@ -218,7 +219,11 @@ class Ledger:
             self.db.executescript(SCHEMA)
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}
             if "via" not in columns:  # ledgers made before the outbox was told apart from sending
-                self.db.execute("ALTER TABLE messages ADD COLUMN via TEXT")
+                try:
+                    self.db.execute("ALTER TABLE messages ADD COLUMN via TEXT")
+                except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
         except sqlite3.Error as exc:
             self.db.close()
             raise state_error(path, exc) from exc
