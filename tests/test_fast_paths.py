@@ -107,3 +107,36 @@ class _ParsingOutbox:
     def close(self):
         self.inner.close()
 
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+STORE = sorted(str(p) for p in (ROOT / "tests" / "fixtures" / "store").iterdir() if p.suffix in (".xlsx", ".xls", ".ods"))
+
+
+@pytest.mark.parametrize("args", [
+    ["--config", str(ROOT / "demo" / "huifang.yaml")],
+    STORE,
+], ids=["demo", "store-fixtures"])
+def test_check_findings_are_the_same_with_one_process_or_two(args, capsys, monkeypatch):
+    from scripts import check
+    from scripts.cli import main
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)  # small books: a pool all the same
+    pools = []
+    real_pool = check._pool
+    monkeypatch.setattr(check, "_pool", lambda jobs, run=(): pools.append(jobs) or real_pool(jobs, run))
+    outputs = []
+    for jobs in ("1", "2"):
+        main(["check", *args, "--format", "json", "--now", "2026-11-27T09:00", "--jobs", jobs])
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0]["findings"] and len(outputs[0]["sources"]) > 1
+    assert outputs[0] == outputs[1]
+    assert pools == [1, 2]  # the second run did read in two processes
+
+
+def test_a_few_small_books_are_read_without_starting_processes():
+    from scripts import check
+
+    books = [ROOT / "demo" / n for n in ("展厅.xlsx", "客服.xlsx")]
+    assert not check._worth_a_pool(books)
+    assert not check._worth_a_pool(books[:1])  # one file: nothing to share out
+    assert check._worth_a_pool(books * 40)  # the same size many times over: worth two processes
