@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from . import calendar_table
+from .installed import installed_version
 
 
 @lru_cache(maxsize=None)
@@ -21,29 +22,8 @@ def _table_usable(country: str) -> bool:
     """Whether the precomputed table stands for the installed `holidays` (same version, country CN)."""
     if country.upper() not in ("CN", "CHN"):
         return False
-    installed = _holidays_version()
+    installed = installed_version("holidays")
     return installed is None or installed == calendar_table.HOLIDAYS_VERSION  # None: the table is all we have
-
-
-def _holidays_version() -> str | None:
-    """The installed `holidays` version, from its dist-info folder name (importlib.metadata scans every
-    installed package, some 25 ms of a 1k-row check); importlib.metadata only when the folder is not plain."""
-    import importlib.util  # noqa: PLC0415
-
-    spec = importlib.util.find_spec("holidays")
-    if spec is None or spec.origin is None:
-        return None
-    from pathlib import Path  # noqa: PLC0415
-
-    found = list(Path(spec.origin).parent.parent.glob("holidays-*.dist-info"))
-    if len(found) == 1:
-        return found[0].name[len("holidays-"):-len(".dist-info")]
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
-    try:
-        return version("holidays")
-    except PackageNotFoundError:
-        return None
 
 
 @dataclass

@@ -140,3 +140,23 @@ def test_a_few_small_books_are_read_without_starting_processes():
     assert not check._worth_a_pool(books)
     assert not check._worth_a_pool(books[:1])  # one file: nothing to share out
     assert check._worth_a_pool(books * 40)  # the same size many times over: worth two processes
+
+
+def test_the_precomputed_traditional_table_is_what_the_installed_opencc_makes(tmp_path):
+    from scripts import t2s_data, textnorm
+    from scripts.installed import installed_version
+
+    assert textnorm.t2s_table() == textnorm.build_t2s_table()
+    assert t2s_data.OPENCC_VERSION == installed_version("opencc")  # regenerate: python -m scripts.textnorm
+    written = textnorm.write_t2s_data(tmp_path / "t2s_data.py")
+    assert written.read_text(encoding="utf-8") == (ROOT / "scripts" / "t2s_data.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["holidays", "opencc", "jinja2"])
+def test_installed_version_reads_what_importlib_metadata_reads(name):
+    from importlib.metadata import version
+
+    from scripts.installed import installed_version
+
+    assert installed_version(name) == version(name)
+    assert installed_version("no_such_package_here") is None

@@ -100,10 +100,10 @@ def test_no_broken_schema_is_passed_that_jsonschema_rejects(name, document):
     assert checked > 20
 
 
-def test_a_check_of_valid_files_does_not_import_jsonschema():
+def test_a_check_of_valid_files_imports_neither_jsonschema_nor_holidays_nor_opencc():
     code = ("import sys, io, contextlib; from scripts.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    main(['check', '--config', 'demo/huifang.yaml', '--format', 'json', '--now', '2026-11-27T09:00'])\n"
-            "print('jsonschema' in sys.modules, 'holidays' in sys.modules)")
+            "print('jsonschema' in sys.modules, 'holidays' in sys.modules, 'opencc' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "False"]
