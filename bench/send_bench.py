@@ -1,6 +1,6 @@
 """Render and send 500 reminders through one SMTP connection, beside plain smtplib in the same run.
 
-    pip install -r requirements-dev.txt && python bench/send_bench.py [--count 500] [--down]
+    pip install -r requirements-dev.txt && python bench/send_bench.py [--count 500] [--down] [--dry-run]
 
 The server is aiosmtpd on loopback. Baseline: the same number of already-built messages of the same
 size sent with smtplib over one connection (what the network and server cost anyway).
@@ -18,6 +18,7 @@ import datetime as dt
 import smtplib
 import socket
 import sys
+import tempfile
 import time
 from email import policy
 from pathlib import Path
@@ -30,7 +31,7 @@ from scripts.config import SmtpConfig, StaffMember, load_config  # noqa: E402
 from scripts.demo import DEMO_CONFIG  # noqa: E402
 from scripts.jobs import deliver  # noqa: E402
 from scripts.ledger import Ledger  # noqa: E402
-from scripts.mailer import SmtpSender  # noqa: E402
+from scripts.mailer import OutboxSender, SmtpSender  # noqa: E402
 from scripts.messages import Message  # noqa: E402
 from scripts.render import Renderer  # noqa: E402
 from tests.smtp_server import SmtpServer  # noqa: E402
@@ -50,7 +51,8 @@ def reminders(count: int) -> list[Message]:
     for i in range(count):
         context = {"name": f"员工{i}", "date": "2026-11-27", "weekday": "五", "call_window": "09:30–11:30",
                    "quiet_hours": "12:00–14:00、21:00–09:00", "overdue": [item(i, j) for j in range(5)],
-                   "due_soon": [item(i, j) for j in range(5, 8)], "blanks": [item(i, j) for j in range(8, 12)], "notes": []}
+                   "due_soon": [item(i, j) for j in range(5, 8)], "blanks": [item(i, j) for j in range(8, 12)], "notes": [],
+                   "unassigned": []}
         out.append(Message("reminder", StaffMember(f"员工{i}", f"staff{i}@example.com"), "2026-11-27", context, (str(i),)))
     return out
 
@@ -72,13 +74,46 @@ def down_run(renderer: Renderer, messages: list[Message], settings: SmtpConfig, 
           f"{one_s:.1f} s x {len(messages)} = {one_s * len(messages) / 3600:.1f} h)")
 
 
+def outbox_run(renderer: Renderer, messages: list[Message], folder: Path) -> tuple[float, float]:
+    """Seconds for a dry run's delivery into ``folder`` (render + write each), and for its index.html."""
+    sender = OutboxSender(folder)
+    t = time.perf_counter()
+    deliver(messages, renderer, None, sender, NOW)
+    send_s = time.perf_counter() - t
+    t = time.perf_counter()
+    sender.write_index()
+    return send_s, time.perf_counter() - t
+
+
+def dry_run(renderer: Renderer, messages: list[Message], held: int = 15_000) -> int:
+    """Day 1 (an empty outbox) beside day 30 (one already holding ``held`` messages of earlier runs)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh, full = Path(tmp) / "fresh", Path(tmp) / "full"
+        raw = renderer.email(messages[0], NOW).as_bytes(policy=policy.SMTP)
+        full.mkdir()
+        for i in range(held):  # earlier days' messages, listed once by an earlier run's index
+            (full / f"reminder-old{i}_example.com-{i:012d}.eml").write_bytes(raw)
+        OutboxSender(full).write_index()
+        day1 = outbox_run(renderer, messages, fresh)
+        day30 = outbox_run(renderer, messages, full)
+    n = len(messages)
+    print(f"{n} reminders, dry run (outbox)        {'empty outbox':>16}{f'holding {held:,}':>18}")
+    print(f"{'render + write, per message':<40}{day1[0] / n * 1000:>13.2f} ms{day30[0] / n * 1000:>15.2f} ms  (target <= 2 ms)")
+    print(f"{'index.html':<40}{day1[1] * 1000:>13.1f} ms{day30[1] * 1000:>15.1f} ms")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--down", action="store_true", help="also measure runs against a server that is down")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="only the outbox: render + write the reminders into a fresh outbox and one holding 15,000")
     args = parser.parse_args()
     renderer = Renderer(load_config(DEMO_CONFIG))
     messages = reminders(args.count)
+    if args.dry_run:
+        return dry_run(renderer, messages)
 
     t = time.perf_counter()
     built = [renderer.email(m, NOW).as_bytes(policy=policy.SMTP) for m in messages]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .config import Config, SourceConfig, StaffMember
 from .deadlines import deadline_findings
@@ -19,6 +20,9 @@ from .tables import Table, read_sheet_table
 from .textnorm import fold, header_keys
 from .validation import Rules, validate
 from .workcal import WorkCalendar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger("huifang.check")
 
@@ -109,40 +113,50 @@ def default_opener(config: Config) -> Opener:
 
 
 def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchema] | None = None,
-              opener: Opener | None = None) -> CheckResult:
-    """Check every source of ``config`` at ``now`` (aware). Unreadable sources are reported, not raised."""
+              opener: Opener | None = None, jobs: int = 1) -> CheckResult:
+    """Check every source of ``config`` at ``now`` (aware). Unreadable sources are reported, not raised.
+
+    With ``jobs`` > 1 and several workbook files, the files are read in that many processes."""
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     now = now.astimezone(config.timezone)
     schemas = schemas if schemas is not None else load_schemas(*config.schema_dirs)
     schemas = apply_table_overrides(schemas, config)
+    parallel = opener is None and jobs > 1 and _worth_a_pool([s.path for s in config.sources if s.path is not None])
     opener = opener or default_opener(config)
     reports: list[SourceReport] = []
     tables: list[Table] = []
     ignored: list[str] = []
+    pending = []
     for source in config.sources:
-        report = SourceReport(source.name, str(source.path or source.google_sheet or ""))
-        reports.append(report)
         for title, table_name in source.tables.items():
             if table_name not in schemas:
                 raise ConfigError(f"sources[{source.name}].tables.{title}: unknown table {table_name!r} "
                                   f"(known: {', '.join(sorted(schemas))})")
-        overrides = column_overrides(source, schemas)
-        try:
-            workbook = opener(source)
-            _read_tables(source.name, source.tables, workbook, schemas, report, tables, ignored,
-                         now=now, overrides=overrides)
-        except SourceError as exc:
-            report.error = exc.reason
-            log.info("source %s could not be read: %s", source.name, exc.reason)  # the output says it, in its language
+        pending.append((source, column_overrides(source, schemas)))
+    calendar = WorkCalendar(config.calendar.country, config.calendar.extra_holidays, config.calendar.extra_workdays)
+    due: list[list[Finding]] = []  # each table's deadline findings, worked out where it was read
+    with _pool(jobs if parallel else 1, (schemas, now, config)) as pool:
+        # Files are read, parsed and their deadlines found in worker processes; merged in the sources' order.
+        futures = [pool.submit(_read_in_worker, source, overrides) if pool and source.path is not None else None
+                   for source, overrides in pending]
+        for (source, overrides), future in zip(pending, futures):
+            report, found, skipped, deadlines, uncovered = future.result() if future is not None else \
+                _read_source(source, schemas, now, overrides, config, opener, calendar)
+            if report.error:
+                log.info("source %s could not be read: %s", source.name, report.error)  # the output says it, in its language
+            reports.append(report)
+            tables.extend(found)
+            ignored.extend(skipped)
+            due.extend(deadlines)
+            calendar.uncovered.update(uncovered)
     staff = _directory(config, tables)
     rules = Rules(staff=staff.names() if staff.members else None, quiet_hours=config.quiet_hours)
-    calendar = WorkCalendar(config.calendar.country, config.calendar.extra_holidays, config.calendar.extra_workdays)
     findings: list[Finding] = []
-    for table in tables:
+    for table, deadlines in zip(tables, due):
         findings.extend(table.findings)
         findings.extend(validate(table, rules))
-        findings.extend(deadline_findings(table, calendar, config.timezone, now))
+        findings.extend(deadlines)
     findings = [_spelled(f, staff) for f in findings]
     findings = _to_owners(config, staff, findings)
     findings.sort(key=sort_key)
@@ -168,6 +182,65 @@ def _to_owners(config: Config, staff: StaffDirectory, findings: list[Finding]) -
         return findings
     return [f._replace(assignee=owners[f.source], unassigned=True) if not f.assignee and f.source in owners else f
             for f in findings]
+PARALLEL_MIN_BYTES = 512 * 1024  # below this many bytes of workbooks, starting processes costs more than it saves
+
+
+def _worth_a_pool(paths: list) -> bool:
+    """Several files, big enough together that reading them in parallel pays for the processes (~40 ms)."""
+    if len(paths) < 2:
+        return False
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):
+            total += os.stat(path).st_size
+    return total >= PARALLEL_MIN_BYTES
+
+
+_worker_run: tuple = ()  # (schemas, now, config) of the run, set once in each worker process
+
+
+def _start_worker(run: tuple) -> None:
+    global _worker_run  # noqa: PLW0603 - a worker process's one run
+    _worker_run = run
+
+
+def _read_in_worker(source: SourceConfig, overrides: Mapping[str, str]) -> tuple:
+    schemas, now, config = _worker_run
+    return _read_source(source, schemas, now, overrides, config)
+
+
+@contextlib.contextmanager
+def _pool(jobs: int, run: tuple = ()) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes that each receive the run's schemas, moment and config once (not with every file)."""
+    if jobs <= 1:
+        yield None
+        return
+    import multiprocessing  # noqa: PLC0415 - only a run with several files pays for it
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)  # fork: nothing to re-import
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(run,)) as pool:
+        yield pool
+
+
+def _read_source(source: SourceConfig, schemas: dict[str, TableSchema], now: dt.datetime, overrides: Mapping[str, str],
+                 config: Config, opener: Opener | None = None, calendar: WorkCalendar | None = None,
+                 ) -> tuple[SourceReport, list[Table], list[str], list[list[Finding]], set[int]]:
+    """One source's report, tables, ignored sheets, each table's deadline findings and the years the calendar
+    lacked (in a worker process when ``opener`` is None: a file read from disk)."""
+    report = SourceReport(source.name, str(source.path or source.google_sheet or ""))
+    tables: list[Table] = []
+    ignored: list[str] = []
+    try:
+        workbook = opener(source) if opener is not None else read_workbook(source.path, source.name)
+        _read_tables(source.name, source.tables, workbook, schemas, report, tables, ignored, now=now, overrides=overrides)
+    except SourceError as exc:
+        report.error = exc.reason
+    if calendar is None:
+        calendar = WorkCalendar(config.calendar.country, config.calendar.extra_holidays, config.calendar.extra_workdays)
+    deadlines = [list(deadline_findings(table, calendar, config.timezone, now)) for table in tables]
+    return report, tables, ignored, deadlines, set(calendar.uncovered)
 
 
 def _spelled(finding: Finding, staff: StaffDirectory) -> Finding:

@@ -17,7 +17,7 @@ from .check import CheckResult, run_check
 from .config import Config
 from .errors import ConfigError, StateError
 from .ledger import Ledger
-from .mailer import DeliveryError, OutboxSender, PermanentError, SmtpSender, TransientError
+from .mailer import DeliveryError, OutboxMeta, OutboxSender, outbox_meta, PermanentError, SmtpSender, TransientError
 from .messages import Message, build_digests, build_escalations, build_reminders
 from .render import Renderer, check_headers, domain_of, one_line, valid_address
 from .workcal import WorkCalendar
@@ -155,14 +155,16 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
             halt.append("not tried: the run's time limit passed")
         return halt[0] if halt else None
 
-    def attempt(raw: bytes, key: str, recipient: str) -> None:
+    wants_meta = getattr(sender, "takes_meta", False)  # the outbox lists what was rendered, parsing nothing
+
+    def attempt(raw: bytes, key: str, recipient: str, meta: OutboxMeta | None = None) -> None:
         why = stopped()
         if why is not None:
             report.deferred.append((recipient, why))
             if ledger is not None:
                 ledger.mark(key, "deferred", now, why)
             return
-        error = _send(raw, key, recipient, envelope_from, ledger, sender, now, report)
+        error = _send(raw, key, recipient, envelope_from, ledger, sender, now, report, meta)
         if isinstance(error, TransientError) and error.server_down:
             log.warning("the mail server is down (%s): the rest of this run is deferred to the next run", error.reason)
             halt.append(f"not tried: the mail server was unreachable ({error.reason})")
@@ -211,14 +213,17 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
             ledger.record_pending(key=message.key, kind=message.kind, recipient=recipient, period=message.period,
                                   subject=str(mail["Subject"]), message_id=str(mail["Message-ID"]), raw=raw,
                                   items=message.items, now=now)
-        attempt(raw, message.key, recipient)
+        attempt(raw, message.key, recipient, outbox_meta(mail) if wants_meta else None)
     return report
 
 
 def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledger | None, sender: Sender,
-          now: dt.datetime, report: Delivery) -> DeliveryError | None:
+          now: dt.datetime, report: Delivery, meta: OutboxMeta | None = None) -> DeliveryError | None:
     try:
-        sender.send(raw, envelope_from, [recipient])
+        if meta is None:
+            sender.send(raw, envelope_from, [recipient])
+        else:
+            sender.send(raw, envelope_from, [recipient], meta=meta)
     except DeliveryError as exc:
         # 5xx: failed for good (reported in the digest); anything else: deferred to the next run.
         status = "failed" if isinstance(exc, PermanentError) else "deferred"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import logging
 import os
 import random
@@ -19,7 +20,8 @@ import time
 from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 from .config import SmtpConfig
 
@@ -244,13 +246,22 @@ def _header(mail: Message, name: str) -> str:
 
 
 class OutboxSender:
-    """Writes each message as an .eml file plus an .html preview, and an index.html listing them all."""
+    """Writes each message as an .eml file plus an .html preview, and an index.html listing them all.
+
+    The index is built from a private list of what was written (``.outbox-index.jsonl``: stem, kind, to,
+    subject, whether a preview exists), so no message is parsed back: ``deliver`` hands over the fields it
+    rendered (``meta``). An .eml the list does not know (an older outbox, a file copied in) is parsed once and
+    added; a listed message whose file is gone is dropped.
+    """
 
     writes_to_outbox = True  # nothing reaches anyone: the ledger and the CLI say "outbox", not "sent"
+    takes_meta = True  # send(..., meta=OutboxMeta) skips parsing the message it was just given
+    INDEX = ".outbox-index.jsonl"
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.written: list[Path] = []
+        self._entries: dict[str, dict[str, Any]] = {}  # stem -> entry, this run's messages
 
     def __enter__(self) -> "OutboxSender":
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -262,31 +273,59 @@ class OutboxSender:
     def close(self) -> None:
         self.write_index()
 
-    def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> None:
+    def send(self, raw: bytes, sender: str, recipients: Sequence[str], meta: OutboxMeta | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        mail = message_from_bytes(raw, policy=policy.default)
-        kind = _SAFE.sub("", _header(mail, "X-Huifang-Kind")) or "mail"
-        ident = _SAFE.sub("", _header(mail, "Message-ID").strip("<>").split("@")[0])[:12]
+        if meta is None:
+            meta = outbox_meta(message_from_bytes(raw, policy=policy.default))
+        kind = _SAFE.sub("", meta.kind) or "mail"
+        ident = _SAFE.sub("", meta.message_id.strip("<>").split("@")[0])[:12]
         stem = f"{kind}-{_SAFE.sub('_', recipients[0])}-{ident}"
         eml = self.folder / f"{stem}.eml"
         write_private(eml, raw)
-        body = mail.get_body(("html",))
-        if body is not None:
-            write_private(self.folder / f"{stem}.html", body.get_content().encode("utf-8"))
+        if meta.html is not None:
+            text = meta.html.replace("\r\n", "\n").replace("\n", "\r\n")  # line ends as in the .eml
+            write_private(self.folder / f"{stem}.html", text.encode("utf-8"))
+        self._entries[stem] = {"stem": stem, "kind": meta.kind, "to": meta.to, "subject": meta.subject}
         self.written.append(eml)
+
+    def _known(self) -> dict[str, dict[str, Any]]:
+        """The entries of the private list, then this run's (a message written again replaces its entry)."""
+        known: dict[str, dict[str, Any]] = {}
+        path = self.folder / self.INDEX
+        if path.is_file() and not path.is_symlink():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                    known[str(entry["stem"])] = {k: str(entry[k]) for k in ("stem", "kind", "to", "subject")}
+                except (ValueError, KeyError, TypeError):
+                    continue  # a damaged line: that message is parsed again below
+        known.update(self._entries)
+        return known
 
     def write_index(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
-        rows = []
-        for eml in sorted(self.folder.glob("*.eml")):
-            if eml.is_symlink() or not eml.is_file():
+        known = self._known()
+        names = {e.name: e for e in os.scandir(self.folder)}
+        entries = []
+        for name in sorted(n for n in names if n.endswith(".eml")):
+            item = names[name]
+            if item.is_symlink() or not item.is_file():
                 continue
-            mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
-            subject = html.escape(_header(mail, "Subject"))
-            preview = eml.with_suffix(".html")
-            link = f'<a href="{html.escape(preview.name)}">{subject}</a>' if preview.exists() else subject
-            rows.append(f"<tr><td>{html.escape(_header(mail, 'X-Huifang-Kind'))}</td><td>{html.escape(_header(mail, 'To'))}</td>"
-                        f"<td>{link}</td><td><a href=\"{html.escape(eml.name)}\">.eml</a></td></tr>")
+            stem = name[: -len(".eml")]
+            entry = known.get(stem)
+            if entry is None:  # not written through this list: parsed once, then listed
+                meta = outbox_meta(message_from_bytes(Path(item.path).read_bytes(), policy=policy.default))
+                entry = {"stem": stem, "kind": meta.kind, "to": meta.to, "subject": meta.subject}
+            entries.append(entry)
+        rows = []
+        for entry in entries:
+            subject = html.escape(entry["subject"])
+            preview = f"{entry['stem']}.html"
+            link = f'<a href="{html.escape(preview)}">{subject}</a>' if preview in names else subject
+            rows.append(f"<tr><td>{html.escape(entry['kind'])}</td><td>{html.escape(entry['to'])}</td>"
+                        f"<td>{link}</td><td><a href=\"{html.escape(entry['stem'] + '.eml')}\">.eml</a></td></tr>")
+        write_private(self.folder / self.INDEX,
+                      "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode("utf-8"))
         index = self.folder / "index.html"
         write_private(index, (
             "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>Huifang outbox</title>"
@@ -294,4 +333,23 @@ class OutboxSender:
             "</head><body><h1>Huifang outbox</h1><table><tr><th>kind</th><th>to</th><th>subject</th><th>file</th></tr>"
             + "".join(rows) + "</table></body></html>"
         ).encode("utf-8"))
+        self._entries = {}
         return index
+
+
+@dataclass(frozen=True)
+class OutboxMeta:
+    """What the outbox lists of a message, as rendered: no need to parse the message back."""
+
+    kind: str
+    message_id: str
+    to: str
+    subject: str
+    html: str | None  # the HTML part, written beside the .eml as a preview
+
+
+def outbox_meta(mail: Message) -> OutboxMeta:
+    """The outbox fields of a message: one just built, or one parsed from an .eml of the folder."""
+    body = mail.get_body(("html",)) if hasattr(mail, "get_body") else None
+    return OutboxMeta(_header(mail, "X-Huifang-Kind"), _header(mail, "Message-ID"), _header(mail, "To"),
+                      _header(mail, "Subject"), body.get_content() if body is not None else None)

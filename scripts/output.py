@@ -7,6 +7,7 @@ carry terminal escapes, line breaks, bidi overrides or a 30 MB cell.
 from __future__ import annotations
 
 import json
+import operator
 import re
 from itertools import groupby
 from typing import Any, Callable, Mapping
@@ -59,6 +60,33 @@ def _sheet_details(result: CheckResult) -> dict[tuple[str, str], dict[str, Any]]
     return out
 
 
+# A finding in JSON: Finding.to_json's keys in its order (the customer's name, phone, key and routing flag stay out).
+_JSON_KEYS = tuple(k for k in Finding._fields if k not in ("customer", "phone", "key", "unassigned"))
+_JSON_VALUES = operator.itemgetter(*(Finding._fields.index(k) for k in _JSON_KEYS))
+_DUE = _JSON_KEYS.index("due")
+
+
+def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Finding.to_json of each finding, built column-wise: one look at each column for what ``clean`` would
+    change, and per-value cleaning only when something needs it (35k findings: a few tens of ms)."""
+    rows = [_JSON_VALUES(f) for f in findings]
+    columns = list(zip(*rows))
+    texts = [list(map(str, c)) for i, c in enumerate(columns) if i != _DUE]
+    if any(max(map(len, c)) > _JSON_CLIP or _UNSAFE.search(" ".join(c)) for c in texts):
+        rows = [tuple(clean(v, _JSON_CLIP) if type(v) is str and (len(v) > _JSON_CLIP or _UNSAFE.search(v)) else v
+                      for v in row) for row in rows]
+    out = [dict(zip(_JSON_KEYS, row)) for row in rows]
+    iso: dict[Any, str] = {}  # a log's findings share a few hundred deadlines
+    for item in out:
+        due = item["due"]
+        if due is not None:
+            text = iso.get(due)
+            if text is None:
+                text = iso[due] = due.isoformat()
+            item["due"] = text
+    return out
+
+
 def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping | None = None) -> dict[str, Any]:
     details = _sheet_details(result)
     hints = hints or {}
@@ -74,13 +102,6 @@ def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping 
             data["near_missing"] = d["near_missing"] or (guess.missing if guess and guess.fields else [])
         return data
 
-    findings = []
-    for f in result.findings:
-        item = f.to_json()
-        for key, value in item.items():
-            if type(value) is str and (len(value) > _JSON_CLIP or _UNSAFE.search(value)):
-                item[key] = clean(value, _JSON_CLIP)
-        findings.append(item)
     return {
         "now": result.now.isoformat(),
         "config": config_path,
@@ -89,7 +110,7 @@ def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping 
              "error": clean(s.error, _JSON_CLIP) if s.error else None, "sheets": [sheet_json(s.name, sh) for sh in s.sheets]}
             for s in result.sources
         ],
-        "findings": findings,
+        "findings": _findings_json(result.findings),
         "notices": list(result.notices),
     }
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import jsonschema
 import yaml
 
 from .coerce import Converter, DoneMark, converter_for, has_outcome
 from .errors import SchemaError
+from .quickschema import conforms
 from .textnorm import fold, header_keys
 
 # libyaml's loader when PyYAML was built with it: ten times faster than the pure-Python one.
@@ -379,17 +379,20 @@ def comparable(value: Any) -> Any:
     return value
 
 
-def _path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
-
-
 def validate_document(document: Any, meta: Mapping[str, Any], where: str, error_type: type[Exception]) -> None:
-    """Check a YAML document against a JSON Schema; the error names the file and the key path."""
+    """Check a YAML document against a JSON Schema; the error names the file and the key path.
+
+    A document the quick pass accepts is valid; only a doubtful one loads jsonschema for the message."""
+    if conforms(document, meta):
+        return
+    import jsonschema  # noqa: PLC0415 - 60 ms of start-up that a valid file does not need
+
     validator = jsonschema.Draft202012Validator(meta)
     errors = sorted(validator.iter_errors(document), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
-        raise error_type(f"{where}: {_path(best)}: {best.message}")
+        path = ".".join(str(p) for p in best.absolute_path) or "(top level)"
+        raise error_type(f"{where}: {path}: {best.message}")
 
 
 def _choices(raw: Any) -> dict[str, str]:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from . import calendar_table
+from .installed import installed_version
 
 
 @lru_cache(maxsize=None)
@@ -21,12 +22,8 @@ def _table_usable(country: str) -> bool:
     """Whether the precomputed table stands for the installed `holidays` (same version, country CN)."""
     if country.upper() not in ("CN", "CHN"):
         return False
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
-    try:
-        return version("holidays") == calendar_table.HOLIDAYS_VERSION
-    except PackageNotFoundError:
-        return True  # the table is all we have
+    installed = installed_version("holidays")
+    return installed is None or installed == calendar_table.HOLIDAYS_VERSION  # None: the table is all we have
 
 
 @dataclass

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import jsonschema
-
 from ..errors import ConfigError
+from ..quickschema import conforms
 
 TYPES = ("wecom_bot", "dingtalk_bot", "feishu_bot", "wecom_app")
 GROUP_TYPES = ("wecom_bot", "dingtalk_bot", "feishu_bot")
@@ -133,6 +132,10 @@ def parse_channels(channels: Mapping[str, Any] | None, routes: Mapping[str, Any]
     channels = channels or {}
     routes = routes or {}
     for key, schema, value in (("channels", CHANNELS_SCHEMA, channels), ("routes", ROUTES_SCHEMA, routes)):
+        if conforms(value, schema):
+            continue
+        import jsonschema  # noqa: PLC0415 - only a doubtful value pays for the import
+
         errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path))
         if errors:
             error = jsonschema.exceptions.best_match(errors)

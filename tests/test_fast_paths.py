@@ -1,0 +1,162 @@
+"""The faster paths of issue #16 give the same results as the plain ones they replace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from scripts.check import CheckResult, StaffDirectory
+from scripts.findings import make_finding
+from scripts.output import _JSON_CLIP, clean, render_json
+
+NOW = dt.datetime(2026, 11, 27, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _plain(finding):
+    """Finding.to_json with every text value cleaned one by one: what the JSON output promises."""
+    item = finding.to_json()
+    return {k: clean(v, _JSON_CLIP) if isinstance(v, str) else v for k, v in item.items()}
+
+
+def _finding(i, **over):
+    fields = dict(source="展厅.xlsx", sheet="来店登记", row=i, column="last_followup_on", cell=f"M{i}",
+                  header="最近跟进日期", message="跟进回访已逾期（王先生）", table="visitor_log", assignee="张伟",
+                  due=NOW + dt.timedelta(hours=i % 3), customer="王先生", phone="13800138000")
+    fields.update(over)
+    return make_finding("followup_overdue", **fields)
+
+
+@pytest.mark.parametrize("odd", [
+    {},
+    {"due": None, "assignee": None, "cell": None},
+    {"message": "line\nbreak\x1b[31m"},
+    {"header": "\u202eevil"},
+    {"sheet": "长" * (_JSON_CLIP + 5)},
+    {"source": "a\u2028b", "url": "https://example.com/\x00"},
+])
+def test_json_findings_are_each_findings_cleaned_to_json(odd):
+    findings = [_finding(i) for i in range(1, 6)] + [_finding(9, **odd)]
+    result = CheckResult(NOW, [], findings, [], StaffDirectory(()))
+    got = json.loads(render_json(result))["findings"]
+    assert got == [_plain(f) for f in findings]
+    assert "13800138000" not in render_json(result) and "王先生\"" not in render_json(result)
+
+
+def _rows(folder):
+    """The index's table rows, and the preview files, after the index is rebuilt."""
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    return index.split("<table>", 1)[1].split("</tr>")[1:-1]
+
+
+def test_the_outbox_index_lists_exactly_the_messages_in_the_folder(tmp_path):
+    from scripts.jobs import run_job
+    from tests.test_email import MORNING, REMINDED, demo_config
+
+    config = demo_config(tmp_path)
+    folder = tmp_path / "outbox"
+    folder.mkdir()
+    run_job("reminders", config, MORNING, dry_run=True)
+    first = sorted(p.name for p in folder.glob("*.eml"))
+    old = folder / "reminder-old_example.com-abc.eml"  # an older outbox's message: no entry in the list
+    old.write_bytes((folder / first[0]).read_bytes().replace(b"Subject: ", b"Subject: OLD ", 1))
+    (folder / first[1]).unlink()  # a message removed by hand
+    run_job("reminders", config, MORNING + dt.timedelta(minutes=5), dry_run=True)
+    rows = _rows(folder)
+    emls = sorted(p.name for p in folder.glob("*.eml"))
+    assert len(emls) == len(REMINDED) + 1
+    assert [r.rsplit('href="', 1)[1].split('"')[0] for r in rows] == emls
+    assert sum("OLD " in r for r in rows) == 1
+    stems = [line.split('"stem": "')[1].split('"')[0] for line in (folder / ".outbox-index.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(s + ".eml" for s in stems) == emls
+
+
+def test_the_outbox_index_from_rendered_fields_equals_the_index_parsed_from_the_files(tmp_path):
+    from scripts.jobs import run_job
+    from tests.test_email import MORNING, demo_config
+
+    config = demo_config(tmp_path)
+    folder = tmp_path / "outbox"
+    run_job("reminders", config, MORNING, dry_run=True)
+    from_fields = (folder / "index.html").read_text(encoding="utf-8")
+    previews = {p.name: p.read_bytes() for p in folder.glob("*.html") if p.name != "index.html"}
+    (folder / ".outbox-index.jsonl").unlink()
+    for name in previews:
+        (folder / name).unlink()
+    run_job("reminders", config, MORNING, dry_run=True, sender=_ParsingOutbox(folder))
+    assert (folder / "index.html").read_text(encoding="utf-8") == from_fields
+    assert {p.name: p.read_bytes() for p in folder.glob("*.html") if p.name != "index.html"} == previews
+
+
+class _ParsingOutbox:
+    """An outbox that is given no fields: each message is parsed, as before the index list."""
+
+    writes_to_outbox = True
+
+    def __init__(self, folder):
+        from scripts.mailer import OutboxSender
+
+        self.inner = OutboxSender(folder)
+        self.folder = folder
+
+    def send(self, raw, sender, recipients):
+        self.inner.send(raw, sender, recipients)
+
+    def close(self):
+        self.inner.close()
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+STORE = sorted(str(p) for p in (ROOT / "tests" / "fixtures" / "store").iterdir() if p.suffix in (".xlsx", ".xls", ".ods"))
+
+
+@pytest.mark.parametrize("args", [
+    ["--config", str(ROOT / "demo" / "huifang.yaml")],
+    STORE,
+], ids=["demo", "store-fixtures"])
+def test_check_findings_are_the_same_with_one_process_or_two(args, capsys, monkeypatch):
+    from scripts import check
+    from scripts.cli import main
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)  # small books: a pool all the same
+    pools = []
+    real_pool = check._pool
+    monkeypatch.setattr(check, "_pool", lambda jobs, run=(): pools.append(jobs) or real_pool(jobs, run))
+    outputs = []
+    for jobs in ("1", "2"):
+        main(["check", *args, "--format", "json", "--now", "2026-11-27T09:00", "--jobs", jobs])
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0]["findings"] and len(outputs[0]["sources"]) > 1
+    assert outputs[0] == outputs[1]
+    assert pools == [1, 2]  # the second run did read in two processes
+
+
+def test_a_few_small_books_are_read_without_starting_processes():
+    from scripts import check
+
+    books = [ROOT / "demo" / n for n in ("展厅.xlsx", "客服.xlsx")]
+    assert not check._worth_a_pool(books)
+    assert not check._worth_a_pool(books[:1])  # one file: nothing to share out
+    assert check._worth_a_pool(books * 40)  # the same size many times over: worth two processes
+
+
+def test_the_precomputed_traditional_table_is_what_the_installed_opencc_makes(tmp_path):
+    from scripts import t2s_data, textnorm
+    from scripts.installed import installed_version
+
+    assert textnorm.t2s_table() == textnorm.build_t2s_table()
+    assert t2s_data.OPENCC_VERSION == installed_version("opencc")  # regenerate: python -m scripts.textnorm
+    written = textnorm.write_t2s_data(tmp_path / "t2s_data.py")
+    assert written.read_text(encoding="utf-8") == (ROOT / "scripts" / "t2s_data.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["holidays", "opencc", "jinja2"])
+def test_installed_version_reads_what_importlib_metadata_reads(name):
+    from importlib.metadata import version
+
+    from scripts.installed import installed_version
+
+    assert installed_version(name) == version(name)
+    assert installed_version("no_such_package_here") is None
