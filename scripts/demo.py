@@ -232,7 +232,7 @@ def run_demo(now_text: str | None, out: Path) -> int:
     config = replace(config, outbox=outbox, smtp=None)
     ledger = Ledger(":memory:")
     counts = {}
-    with OutboxSender(outbox) as sender:
+    with OutboxSender(outbox, config.language) as sender:
         for job in JOBS:
             at = now.replace(hour=17, minute=0) if job == "digest" else now
             # The demo's monthly report covers the demo's own month, not the empty one before it.

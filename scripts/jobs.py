@@ -93,7 +93,7 @@ def smtp_password(config: Config) -> str | None:
 
 def make_sender(config: Config, dry_run: bool) -> Sender:
     if dry_run or config.smtp is None:
-        return OutboxSender(config.outbox)
+        return OutboxSender(config.outbox, config.language)
     return SmtpSender(config.smtp, smtp_password(config))
 
 

@@ -258,8 +258,9 @@ class OutboxSender:
     takes_meta = True  # send(..., meta=OutboxMeta) skips parsing the message it was just given
     INDEX = ".outbox-index.jsonl"
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, language: str = "zh-CN"):
         self.folder = folder
+        self.language = language  # of the index page a person opens
         self.written: list[Path] = []
         self._entries: dict[str, dict[str, Any]] = {}  # stem -> entry, this run's messages
 
@@ -326,11 +327,16 @@ class OutboxSender:
                         f"<td>{link}</td><td><a href=\"{html.escape(entry['stem'] + '.eml')}\">.eml</a></td></tr>")
         write_private(self.folder / self.INDEX,
                       "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode("utf-8"))
+        from .i18n import translation  # noqa: PLC0415
+
+        _ = translation(self.language, "cli").gettext
+        title = html.escape(_("Huifang outbox (written here, not sent)"))
+        heads = "".join(f"<th>{html.escape(_(h))}</th>" for h in ("kind", "to", "subject", "file"))
         index = self.folder / "index.html"
         write_private(index, (
-            "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>Huifang outbox</title>"
+            f"<!DOCTYPE html><html lang=\"{html.escape(self.language)}\"><head><meta charset=\"utf-8\"><title>{title}</title>"
             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}</style>"
-            "</head><body><h1>Huifang outbox</h1><table><tr><th>kind</th><th>to</th><th>subject</th><th>file</th></tr>"
+            f"</head><body><h1>{title}</h1><table><tr>{heads}</tr>"
             + "".join(rows) + "</table></body></html>"
         ).encode("utf-8"))
         self._entries = {}

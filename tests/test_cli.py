@@ -180,7 +180,9 @@ def test_a_dry_run_says_written_to_the_outbox_not_sent(tmp_path, language, writt
     assert proc.returncode in (0, 1), proc.stderr
     n = len(list((tmp_path / "outbox").glob("*.eml")))
     assert n >= 5 and written.format(n=n) in proc.stdout and not_said.format(n=n) not in proc.stdout
-    assert (tmp_path / "outbox" / "index.html").exists()
+    page = (tmp_path / "outbox" / "index.html").read_text(encoding="utf-8")
+    title = {"en": "Huifang outbox (written here, not sent)", "zh-CN": "回访提醒发件箱（仅写入此处，未发送）"}[language]
+    assert f"<title>{title}</title>" in page and f'lang="{language}"' in page
 
 
 def test_history_tells_outbox_from_sent(tmp_path):
