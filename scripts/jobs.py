@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from email import policy
 from typing import Any, Callable, Collection, Mapping, Protocol, Sequence
 
-from .channels.settings import TYPES as CHAT_TYPES
+from .channels.settings import is_channel_recipient
 from .check import CheckResult, run_check
 from .config import Config
 from .errors import ConfigError, StateError
@@ -236,11 +236,6 @@ def _send(raw: bytes, key: str, recipient: str, envelope_from: str, ledger: Ledg
     if ledger is not None:
         ledger.mark(key, "sent", now, via="outbox" if getattr(sender, "writes_to_outbox", False) else None)
     return None
-
-
-def is_channel_recipient(recipient: str) -> bool:
-    """Whether a ledger entry is a chat message (``wecom_bot:showroom_group``), not an email address."""
-    return recipient.split(":", 1)[0] in CHAT_TYPES
 
 
 def deliver_chats(messages: Sequence[Message], config: Config, ledger: Ledger | None, now: dt.datetime,

@@ -263,50 +263,40 @@ def _understood(d: Mapping[str, Any], _: Callable[[str], str], n_: Callable[[str
 
 
 # Errors other modules raise in English, matched at print time and said in the run's language.
-_ERRORS = (
-    (re.compile(r"^(?P<path>.+): configuration file not found$"), "{path}: configuration file not found"),
-    (re.compile(r"^no configuration: pass --config FILE, workbook paths, or create (?P<name>\S+)$"),
-     "no configuration: pass --config FILE, workbook paths, or create {name}"),
-    (re.compile(r"^worksheet (?P<missing>.+) not found \(the workbook has: (?P<titles>.*)\)$"),
-     "worksheet {missing} not found (the workbook has: {titles})"),
-    (re.compile(r"^file not found: (?P<path>.+)$"), "file not found: {path}"),
-    (re.compile(r"^--now: (?P<value>.+) is not an ISO date-time such as (?P<example>\S+)$"),
-     "--now: {value} is not an ISO date-time such as {example}"),
-    (re.compile(r"^unsupported file type (?P<suffix>\S+); use \.xlsx, \.xls, \.ods or \.csv$"),
-     "unsupported file type {suffix}; use .xlsx, .xls, .ods or .csv"),
-    (re.compile(r"^sheet (?P<title>.+) cannot be read \((?P<reason>.+)\)$"), "sheet {title} cannot be read ({reason})"),
-    (re.compile(r"^the file is incomplete or corrupt \(is it still being saved\?\)$"),
-     "the file is incomplete or corrupt (is it still being saved?)"),
-    (re.compile(r"^the workbook is password-protected; save an unprotected copy$"),
-     "the workbook is password-protected; save an unprotected copy"),
-    (re.compile(r"^cannot open the file \((?P<reason>.+)\)$"), "cannot open the file ({reason})"),
-    (re.compile(r"^this is not a spreadsheet file \(neither Excel, WPS nor OpenDocument\)$"),
-     "this is not a spreadsheet file (neither Excel, WPS nor OpenDocument)"),
-    (re.compile(r"^the workbook cannot be read \((?P<reason>.+)\); if it has a password save an unprotected copy(?P<rest>.*)$"),
-     "the workbook cannot be read ({reason}); if it has a password save an unprotected copy{rest}"),
-    (re.compile(r"^(?P<path>.+): cannot be read \((?P<reason>.+)\)$"), "{path}: cannot be read ({reason})"),
-    (re.compile(r"^sheet (?P<title>.+) spans (?P<span>\S+) \((?P<cells>[^)]+) cells\), more than (?P<bound>.+) can be read "
-                r"safely: delete the stray cells far from the table \(Ctrl\+End shows the last one\) or move the "
-                r"table to a workbook of its own$"),
-     "sheet {title} spans {span} ({cells} cells), more than {bound} can be read safely: delete the stray cells far "
-     "from the table (Ctrl+End shows the last one) or move the table to a workbook of its own"),
-    (re.compile(r"^the file is empty \(is it still being saved\?\)$"), "the file is empty (is it still being saved?)"),
-    (re.compile(r"^the file ends inside a quoted cell: a quote is never closed; fix it in Excel or WPS and save as CSV again$"),
-     "the file ends inside a quoted cell: a quote is never closed; fix it in Excel or WPS and save as CSV again"),
-    (re.compile(r"^a cell on line (?P<line>\d+) is longer than (?P<limit>[\d,]+) characters \(a quote that is never "
-                r"closed\?\); fix it in Excel or WPS and save as CSV again$"),
-     "a cell on line {line} is longer than {limit} characters (a quote that is never closed?); fix it in Excel or "
-     "WPS and save as CSV again"),
-    (re.compile(r"^the CSV file is neither UTF-8, GBK nor Big5 text \(or its encoding cannot be told\); save it as CSV UTF-8$"),
-     "the CSV file is neither UTF-8, GBK nor Big5 text (or its encoding cannot be told); save it as CSV UTF-8"),
-    (re.compile(r"^no permission to read (?P<path>.+): let the account running huifang read it$"),
-     "no permission to read {path}: let the account running huifang read it"),
-    (re.compile(r"^(?P<path>.+) is a folder, not a workbook$"), "{path} is a folder, not a workbook"),
-    (re.compile(r"^(?P<part>.+) declares a DTD or entities, which workbooks never do: refusing it$"),
-     "{part} declares a DTD or entities, which workbooks never do: refusing it"),
-    (re.compile(r"^(?P<path>.+): not valid YAML at line (?P<line>\d+), column (?P<column>\d+): (?P<problem>.*)$"),
-     "{path}: not valid YAML at line {line}, column {column}: {problem}"),
+# English error sentences of other modules that the CLI says in the run's language; each is its own
+# catalogue msgid, and its {placeholders} match any text when the sentence is recognised.
+_ERROR_MSGIDS = (
+    '{path}: configuration file not found',
+    'no configuration: pass --config FILE, workbook paths, or create {name}',
+    'worksheet {missing} not found (the workbook has: {titles})',
+    'file not found: {path}',
+    '--now: {value} is not an ISO date-time such as {example}',
+    'unsupported file type {suffix}; use .xlsx, .xls, .ods or .csv',
+    'sheet {title} cannot be read ({reason})',
+    'the file is incomplete or corrupt (is it still being saved?)',
+    'the workbook is password-protected; save an unprotected copy',
+    'cannot open the file ({reason})',
+    'this is not a spreadsheet file (neither Excel, WPS nor OpenDocument)',
+    'the workbook cannot be read ({reason}); if it has a password save an unprotected copy{rest}',
+    '{path}: cannot be read ({reason})',
+    'sheet {title} spans {span} ({cells} cells), more than {bound} can be read safely: delete the stray cells far from the table (Ctrl+End shows the last one) or move the table to a workbook of its own',
+    'the file is empty (is it still being saved?)',
+    'the file ends inside a quoted cell: a quote is never closed; fix it in Excel or WPS and save as CSV again',
+    'a cell on line {line} is longer than {limit} characters (a quote that is never closed?); fix it in Excel or WPS and save as CSV again',
+    'the CSV file is neither UTF-8, GBK nor Big5 text (or its encoding cannot be told); save it as CSV UTF-8',
+    'no permission to read {path}: let the account running huifang read it',
+    '{path} is a folder, not a workbook',
+    '{part} declares a DTD or entities, which workbooks never do: refusing it',
+    '{path}: not valid YAML at line {line}, column {column}: {problem}',
 )
+
+
+def _sentence(msgid: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", msgid)
+    return re.compile("^" + "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)) + "$")
+
+
+_ERRORS = tuple((_sentence(m), m) for m in _ERROR_MSGIDS)
 
 
 def translate_error(text: str, t: Any) -> str:

@@ -9,13 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from scripts.check import run_check
-from scripts.config import load_config
-from scripts.demo import DEMO_CONFIG, DEMO_NOW
+from scripts.demo import DEMO_NOW
 from scripts.i18n import LANGUAGES
-from tests.helpers import demo_two_books
 from scripts.jobs import build_messages, calendar_of
 from scripts.messages import Message
 from scripts.render import Renderer
+from tests.helpers import demo_two_books
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CASES = [("reminders", "zhangwei@example.com"), ("digest", "chenjing@example.com"), ("escalations", "zhoujie@example.com")]

@@ -15,8 +15,7 @@ import pytest
 
 from scripts.brief import BriefSettings, DigestSettings, brief_period, build_morning_brief, member_coverage
 from scripts.check import run_check
-from scripts.config import load_config
-from scripts.demo import DEMO_CONFIG, DEMO_NOW
+from scripts.demo import DEMO_NOW
 from scripts.jobs import calendar_of
 from scripts.messages import build_digests
 from scripts.render import Renderer

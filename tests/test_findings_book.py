@@ -16,7 +16,6 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from scripts.check import run_check
-from scripts.config import load_config
 from scripts.demo import DEMO_CONFIG, DEMO_NOW, write_demo
 from scripts.findings_book import NO_ASSIGNEE, cell_link, how_late, rule_words, sheet_title, write_findings_workbook
 from tests.helpers import SHANGHAI, demo_two_books

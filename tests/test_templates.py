@@ -6,12 +6,12 @@ from dataclasses import replace
 import jinja2
 import pytest
 
-from scripts.config import StaffMember, load_config
-from scripts.demo import DEMO_CONFIG, DEMO_NOW
-from tests.helpers import demo_two_books
+from scripts.config import StaffMember
+from scripts.demo import DEMO_NOW
 from scripts.messages import Message
 from scripts.render import Renderer, address, one_line
 from tests.golden_cases import GOLDEN, rendered
+from tests.helpers import demo_two_books
 
 
 @pytest.mark.parametrize("name, content", sorted(rendered().items()))

@@ -12,8 +12,6 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from scripts.check import run_check
-from scripts.config import load_config
-from scripts.demo import DEMO_CONFIG
 from scripts.jobs import calendar_of
 from scripts.render import Renderer
 from scripts.weekly import WeeklySettings, build_weekly, week_span, week_stats

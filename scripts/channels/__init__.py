@@ -9,7 +9,7 @@ from typing import Any
 
 _EXPORTS = {
     "ChannelDelivery": "dispatch", "check_channel": "dispatch", "deliver_to_channels": "dispatch",
-    "is_channel_recipient": "dispatch", "ledger_key": "dispatch", "make_senders": "dispatch",
+    "is_channel_recipient": "settings", "ledger_key": "dispatch", "make_senders": "dispatch",
     "WORDS": "render", "ChatDoc": "render", "mask_text": "render", "render_chat": "render",
     "CHANNELS_SCHEMA": "settings", "ROUTES_SCHEMA": "settings", "Channel": "settings", "ChannelSettings": "settings",
     "Route": "settings", "parse_channels": "settings",

@@ -28,7 +28,7 @@ from ..textnorm import fold
 from . import dingtalk_bot, feishu_bot, wecom_app, wecom_bot
 from .base import Transport, dumps
 from .render import render_chat
-from .settings import TYPES, ChannelSettings, Route
+from .settings import ChannelSettings, Route, is_channel_recipient
 
 log = logging.getLogger("huifang.channels")
 TRANSPORTS: dict[str, type[Transport]] = {
@@ -45,11 +45,6 @@ class ChannelDelivery(Delivery):
     """Delivery, plus the messages no channel could take (a person without a wecom_userid)."""
 
     not_sent: list[tuple[str, str]] = field(default_factory=list)  # (recipient, reason)
-
-
-def is_channel_recipient(recipient: str) -> bool:
-    """Whether a ledger entry belongs to a chat channel (jobs.deliver must not resend it by SMTP)."""
-    return recipient.split(":", 1)[0] in TYPES
 
 
 def channel_of(recipient: str) -> str:

@@ -21,6 +21,12 @@ ROUTE_KINDS = ("reminders", "digest", "escalations", "alert", "report", "morning
 KIND_ROUTES = {"reminder": "reminders", "digest": "digest", "escalation": "escalations", "alert": "alert",
                "report": "report", "morning_brief": "morning_brief"}  # Message.kind -> routes key
 
+def is_channel_recipient(recipient: str) -> bool:
+    """Whether a ledger entry is a chat message (``wecom_bot:showroom_group``), not an email address:
+    jobs.deliver must never resend it by SMTP."""
+    return recipient.split(":", 1)[0] in TYPES
+
+
 _NAME = {"type": "string", "minLength": 1, "pattern": r"^[^\s:]+$"}
 CHANNELS_SCHEMA: dict[str, Any] = {
     "type": "object",
