@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .config import Config, SourceConfig, StaffMember
@@ -62,11 +63,18 @@ class StaffDirectory:
     def names(self) -> frozenset[str]:
         return frozenset(fold(m.name) for m in self.members)
 
+    @cached_property
+    def _by_key(self) -> dict[str, StaffMember]:
+        """Folded name -> the first member of that name (asked once per finding on big logs)."""
+        index: dict[str, StaffMember] = {}
+        for m in self.members:
+            index.setdefault(fold(m.name), m)
+        return index
+
     def get(self, name: str | None) -> StaffMember | None:
         if not name:
             return None
-        key = fold(name)
-        return next((m for m in self.members if fold(m.name) == key), None)
+        return self._by_key.get(fold(name))
 
     def team_of(self, supervisor: StaffMember) -> tuple[StaffMember, ...]:
         key = fold(supervisor.name)

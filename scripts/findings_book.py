@@ -124,13 +124,20 @@ def put_text(ws: Any, row: int, col: int, value: Any, fmt: str | None = None) ->
     return cell
 
 
-def save_atomic(wb: Any, path: Path) -> Path:
-    """Save ``wb`` under a temporary name in the same folder, then rename it over ``path``."""
+def save_atomic(wb: Any, path: Path, *, follow_umask: bool = False) -> Path:
+    """Save ``wb`` under a temporary name in the same folder, then rename it over ``path``.
+
+    The temporary file is private (0600); ``follow_umask`` gives it the mode any new file would get
+    before the rename (the monthly report, which colleagues sharing the folder must open)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".~" + path.stem, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         wb.save(tmp)
+        if follow_umask:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,9 +17,7 @@ time nor late), and counted as ``unknown`` beside them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import statistics
-import tempfile
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .findings import mask_phone
+from .findings_book import put_text, save_atomic
 from .tables import Record
 from .textnorm import fold
 
@@ -492,25 +491,9 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _safe_text(value: Any) -> Any:
-    """Strip characters XML cannot hold; strings stay strings (see _put)."""
-    if isinstance(value, str):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # noqa: PLC0415
-
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
-
-
-def _put(ws: Any, row: int, col: int, value: Any, fmt: str | None = None) -> Any:
-    cell = ws.cell(row=row, column=col, value=_safe_text(value))
-    if isinstance(value, str):
-        cell.data_type = "s"  # "=SUM(..)" typed by a customer stays text, never a formula
-    if isinstance(value, dt.datetime):
-        cell.value = value.replace(tzinfo=None)
-        cell.number_format = fmt or "yyyy-mm-dd hh:mm"
-    elif fmt:
-        cell.number_format = fmt
-    return cell
+# One cell written as text when it is text (a customer's "=SUM(..)" never becomes a formula), a
+# datetime without its zone: the same rule as every workbook Huifang writes.
+_put = put_text
 
 
 def _shown_width(value: Any, fmt: str | None) -> int:
@@ -764,21 +747,5 @@ def write_report(stats: MonthStats, previous: MonthStats, path: Path, store: str
                 (None, None, None, None, None, None, None, None, None, None, "0.0", None, "0.0"))
     if notes.unreadable:
         _list_sheet(wb, "无法读取", ["位置（工作表!行）"], [(where,) for where in notes.unreadable])
-    _save_atomically(wb, path)
+    save_atomic(wb, path, follow_umask=True)  # colleagues sharing the reports folder open it
     return path
-
-
-def _save_atomically(wb: Any, path: Path) -> None:
-    """Save through a temporary file in the same folder, give it the mode a new file gets, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~" + path.stem, suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
