@@ -293,6 +293,7 @@ class _Cells:
 
 
 _NATIVE = {"bool": bool, "int": int}
+_MEMO_KINDS = (dt.datetime, dt.date)  # hashable, never equal to a text; a date never equals a datetime
 _INVALID = object()
 _DATED = ("datetime", "date")
 _KEY_TYPES = frozenset(("phone", "datetime", "date", "bool"))  # a number there may be a record's own value
@@ -322,10 +323,10 @@ def _convert(cells: _Cells, value: Any) -> Any:
 def _cell(cells: _Cells, value: Any) -> Any:
     """The converted cell: None when empty (or a "not done" mark), an Invalid, or the value."""
     kind = type(value)
-    if kind is str:
+    if kind is str or kind in _MEMO_KINDS:
         out = cells.memo.get(value, _INVALID)
         if out is _INVALID:
-            out = None if not value.strip() else _convert(cells, value)
+            out = None if kind is str and not value.strip() else _convert(cells, value)
             if len(cells.memo) < _MEMO_LIMIT:
                 cells.memo[value] = out
         return out
@@ -419,6 +420,7 @@ class _Reader:
         self.notes = [(c.name, c.spec.dates_field) for c in self.cells if c.spec.dates_field]
         self.derived = [f for f in schema.fields if f.derive is not None and f.name not in table.columns]
         self.has_declined_flag = "phone_declined" in schema.field_names
+        self.marked = [c.name for c in self.cells if c.spec.done_mark]
         self.shared: dict[tuple[str, ...], frozenset[str]] = {}  # one frozenset per distinct date-only set
         mapped = {c.index: c.spec for c in self.cells}
         mapped.update({c.time_index: c.spec for c in self.cells if c.time_index is not None})
@@ -513,14 +515,14 @@ class _Reader:
         if len(values) < self.need:  # ragged rows (CSV, openpyxl): pad once instead of checking every cell
             values = [*values, *([None] * (self.need - len(values)))]
         record = Record(number)
-        invalid: list[tuple[str, Any, str]] = []
-        at_time: list[str] = []
-        declined: list[str] = []
+        invalid: list[tuple[str, Any, str]] | None = None  # lists made only for the rows that need them
+        at_time: list[str] | None = None
+        declined: list[str] | None = None
         for c in self.cells:
             value = values[c.index]
             if c.time_index is None:  # _cell inlined: this loop runs once per cell of the log
                 kind = type(value)
-                if kind is str:
+                if kind is str or kind in _MEMO_KINDS:  # texts, and dates that repeat down a column
                     out = c.memo.get(value, _INVALID)
                     if out is _INVALID:
                         out = _cell(c, value)
@@ -534,13 +536,19 @@ class _Reader:
             else:
                 out, on_time = _pair(c, value, values[c.time_index])
                 if on_time:
+                    if at_time is None:
+                        at_time = []
                     at_time.append(c.name)
                     value = values[c.time_index]
             if out is None:
                 continue
             if type(out) is Invalid:
+                if invalid is None:
+                    invalid = []
                 invalid.append((c.name, value, out.reason))
             elif out is DECLINED:
+                if declined is None:
+                    declined = []
                 declined.append(c.name)
             else:
                 record[c.name] = out
@@ -552,6 +560,8 @@ class _Reader:
                 record["phone_declined"] = True
         if at_time:
             record.at_time = frozenset(at_time)
+        if invalid is None:
+            invalid = []
         self.dates(record, invalid, values)
         for name, default in self.defaults:  # e.g. an empty 跟进状态 means 跟进中
             if name not in record and not any(n == name for n, _, _ in invalid):
@@ -569,7 +579,8 @@ class _Reader:
                 table.findings.append(table.finding(
                     "invalid_value", record, name, f"{label}{shown}无法识别：{reason}",
                 ))
-        for name, value in record.items():
+        for name in self.marked:  # only done columns hold marks
+            value = record.get(name)
             if type(value) is DoneMark:
                 table.done_unknown += 1
                 if value.unclear:
@@ -582,11 +593,15 @@ class _Reader:
     def dates(self, record: Record, invalid: list[tuple[str, Any, str]], values: Sequence[Any]) -> None:
         """Years for dates written without one, implausible dates, dated notes, and date-only flags."""
         near = self.today
+        latest = self.latest
         for name in self.dated:  # the anchor (the row's own start date) first
             value = record.get(name)
-            if value is None or type(value) is DoneMark:
+            if value is None:
                 continue
-            if type(value) is Yearless:
+            kind = type(value)
+            if kind is DoneMark:
+                continue
+            if kind is Yearless:
                 if near is None:
                     del record[name]
                     invalid.append((name, self.raw(name, record, values), "日期缺少年份"))
@@ -597,10 +612,10 @@ class _Reader:
                     del record[name]
                     invalid.append((name, self.raw(name, record, values), str(exc)))
                     continue
-            reason = _plausible(value, self.latest)
-            if reason is not None:
+            day = value.date() if type(value) is dt.datetime else value
+            if day < _MIN_DAY or (latest is not None and day > latest):  # _plausible, inlined for the hot path
                 del record[name]
-                invalid.append((name, self.raw(name, record, values), reason))
+                invalid.append((name, self.raw(name, record, values), _plausible(value, latest)))
                 continue
             if name == self.anchor:
                 near = value.date() if isinstance(value, dt.datetime) else value
@@ -619,9 +634,15 @@ class _Reader:
             current = record.get(target)
             if not isinstance(current, dt.date) or (current.date() if isinstance(current, dt.datetime) else current) < day:
                 record[target] = day
-        dateonly = [n for n in self.datetimes
-                    if type(record.get(n)) is dt.date
-                    or (type(record.get(n)) is dt.datetime and record[n].time() == dt.time())]
+        dateonly = None
+        for n in self.datetimes:
+            value = record.get(n)
+            kind = type(value)
+            if kind is dt.date or (kind is dt.datetime and not (value.hour or value.minute or value.second
+                                                              or value.microsecond)):
+                if dateonly is None:
+                    dateonly = []
+                dateonly.append(n)
         if dateonly:
             key = tuple(dateonly)
             shared = self.shared.get(key)

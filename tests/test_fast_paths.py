@@ -7,6 +7,8 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scripts.check import CheckResult, StaffDirectory
 from scripts.findings import make_finding
@@ -160,3 +162,31 @@ def test_installed_version_reads_what_importlib_metadata_reads(name):
 
     assert installed_version(name) == version(name)
     assert installed_version("no_such_package_here") is None
+
+
+@given(low=st.integers(1, 2_000_000), span=st.integers(0, 3_000_000), probe=st.integers(1, 6_000_000))
+def test_the_row_range_pattern_matches_exactly_the_rows_of_the_box(low, span, probe):
+    # The sheet scan settles a chunk with one search for references outside the box; the box is a
+    # regex of its row numbers and column letters, which must match those and nothing else.
+    import re
+
+    from scripts.sources.xlsx_scan import _DIGITS, in_range
+
+    high = low + span
+    pattern = re.compile(in_range(str(low), str(high), _DIGITS))
+    for n in (probe, low, high, low - 1, high + 1):
+        assert bool(pattern.fullmatch(str(n))) is (low <= n <= high), (low, high, n)
+    assert not pattern.fullmatch("0" + str(low))  # a leading zero is spelt unusually: the exact path reads it
+
+
+@given(low=st.integers(1, 16384), span=st.integers(0, 16384), probe=st.integers(1, 16384 * 3))
+def test_the_column_range_pattern_matches_exactly_the_columns_of_the_box(low, span, probe):
+    import re
+
+    from scripts.sources.xlsx_scan import _LETTERS, column_letters, in_range
+
+    high = low + span
+    pattern = re.compile(in_range(column_letters(low), column_letters(high), _LETTERS))
+    for n in (probe, low, high, low - 1, high + 1):
+        if n >= 1:
+            assert bool(pattern.fullmatch(column_letters(n))) is (low <= n <= high), (low, high, n)

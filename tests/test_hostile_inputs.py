@@ -365,3 +365,27 @@ def test_an_xls_with_more_sheets_than_the_bound_is_refused(monkeypatch):
     monkeypatch.setattr(xls_scan, "MAX_SHEETS", 1)  # the LibreOffice fixture has two worksheets
     with pytest.raises(SourceError, match="more than 1 sheets"):
         read_workbook(ROOT / "tests" / "fixtures" / "producer_libreoffice.xls")
+
+
+@pytest.mark.parametrize("rows, cols, stray, readable", [
+    (600, 4, None, True),  # 2,400 cells filling their box: a long log is read past the sparse-box bound
+    (600, 4, "Z9000", False),  # the same cells with one far away: the box is mostly empty
+    (300, 2, None, True),  # under the bound: read as before
+])
+def test_a_box_past_the_bound_is_read_only_when_its_cells_fill_it(tmp_path, monkeypatch, rows, cols, stray, readable):
+    from scripts.sources import xlsx_scan
+
+    monkeypatch.setattr(xlsx_scan, "MAX_CELLS", 1000)
+    body = b"".join(b'<row r="%d">' % r + b"".join(cell(f"{c}{r}") for c in "ABCD"[:cols]) + b"</row>"
+                    for r in range(1, rows + 1))
+    if stray:
+        body += b'<row r="9000">' + cell(stray) + b"</row>"
+    path = write_xlsx(tmp_path / "long.xlsx", {"S": body})
+    if readable:
+        assert sum(1 for _ in read_workbook(path).sheets[0].read().rows) == (rows if not stray else 9000)
+    else:
+        with pytest.raises(SourceError, match=r"sheet 'S' spans A1:Z9000"):
+            read_workbook(path)
+    monkeypatch.setattr(xlsx_scan, "MAX_DENSE_CELLS", rows * cols - 1)  # the dense allowance has its own ceiling
+    with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as fh:
+        assert scan_sheet(fh, max_cells=10**9).too_large() is (rows * cols > 1000)

@@ -39,6 +39,41 @@ def test_row_numbers_are_the_ones_excel_shows_below_leading_empty_rows(tmp_path)
     assert 1 not in rows
 
 
+@pytest.mark.parametrize("suffix", ["xlsx", "ods", "xls"])
+def test_a_table_off_a1_keeps_its_row_numbers_and_error_cells_in_every_format(tmp_path, suffix):
+    # Rows are read one at a time (calamine's iter_rows yields the empty rows above the table too):
+    # the numbers and the put-back #DIV/0! must still be the cells Excel shows, for LibreOffice files too.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "来店登记"
+    ws["C3"] = "登记时间"
+    ws["D3"] = "客户姓名"
+    ws["C4"] = dt.datetime(2026, 11, 24, 9, 0)
+    ws["D6"] = "陈先生"
+    ws["E6"] = "=1/0"
+    wb.save(tmp_path / "offset.xlsx")
+    path = tmp_path / "offset.xlsx"
+    if suffix != "xlsx":
+        path = convert_with_libreoffice(path, suffix, tmp_path)
+    rows = dict(rows_of(path, "来店登记"))
+    assert sorted(rows) == [3, 4, 5, 6]
+    assert rows[3][2:4] == ["登记时间", "客户姓名"]
+    assert rows[6][3] == "陈先生"
+    if suffix != "xlsx":  # openpyxl writes no cached value for the formula; LibreOffice computes it
+        assert rows[6][4] == "#DIV/0!"
+
+
+def convert_with_libreoffice(path: Path, suffix: str, out: Path) -> Path:
+    import subprocess
+
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is not installed")
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{out}/lo", "--convert-to", suffix,
+                    "--outdir", str(out), str(path)],
+                   check=True, capture_output=True, timeout=120)
+    return out / f"{path.stem}.{suffix}"
+
+
 def test_findings_name_the_excel_cell_when_the_table_starts_off_a1(tmp_path):
     headers = VISITOR_HEADERS
     wb = openpyxl.Workbook()

@@ -191,16 +191,33 @@ def _calamine_reader(book: Any, title: str, name: str, scan: SheetScan | None) -
     def read() -> Grid:
         try:
             sheet = book.get_sheet_by_name(title)
-            data = sheet.to_python(skip_empty_area=True)
+            cells = sheet.iter_rows()
         except Exception as exc:  # calamine raises several exception types per sheet
             raise SourceError(name, f"sheet {title!r} cannot be read ({_short(exc)})") from exc
-        # calamine drops the empty area above and left of the data: start says where it begins.
+        # calamine drops the empty columns left of the data (start says where it begins); iter_rows still
+        # yields the empty rows above it, one by one, without keeping the sheet's Python values all at once.
         first_row, first_col = sheet.start if sheet.start is not None else (0, 0)
-        if scan is not None and scan.errors:
-            _put_back_errors(data, scan.errors, first_row, first_col)
-        return Grid(rows=((first_row + i + 1, values) for i, values in enumerate(data)), first_col=first_col)
+        return Grid(rows=_numbered(cells, first_row, scan.errors if scan is not None else {}, first_col),
+                    first_col=first_col)
 
     return read
+
+
+def _numbered(cells: Iterator[list[Any]], first_row: int, errors: dict[tuple[int, int], str], first_col: int) -> Iterator[Row]:
+    """(row number, values) from the sheet's first non-empty row; #N/A, #REF! ... put back where calamine
+    read them as ''."""
+    by_row: dict[int, list[tuple[int, str]]] = {}
+    for (row, col), text in errors.items():
+        by_row.setdefault(row, []).append((col - 1 - first_col, text))
+    for number, values in enumerate(cells, start=1):
+        if number <= first_row:
+            continue
+        put = by_row.get(number)
+        if put:
+            for j, text in put:
+                if 0 <= j < len(values) and values[j] == "":
+                    values[j] = text
+        yield number, values
 
 
 def _count(cells: int) -> str:
@@ -208,14 +225,6 @@ def _count(cells: int) -> str:
         if cells >= size:
             return f"{cells / size:.3g} {word}"
     return f"{cells:,}"
-
-
-def _put_back_errors(data: list[list[Any]], errors: dict[tuple[int, int], str], first_row: int, first_col: int) -> None:
-    """calamine reads #N/A, #REF! ... as ''; the sheet XML says which cells they were."""
-    for (row, col), text in errors.items():
-        i, j = row - 1 - first_row, col - 1 - first_col
-        if 0 <= i < len(data) and 0 <= j < len(data[i]) and data[i][j] == "":
-            data[i][j] = text
 
 
 def _read_openpyxl(path: Path, name: str, cause: BaseException, measured: dict[str, SheetScan]) -> Workbook:

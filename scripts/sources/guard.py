@@ -12,9 +12,9 @@ CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 MAX_TOTAL_UNCOMPRESSED = 2 * 1024**3
 MAX_RATIO = 1000  # dragged-down formatting compresses ~100-300x; zip bombs far more
 RATIO_CHECK_FROM = 50 * 1024**2
-# One XML part past this takes `check` over ~1 GB and ~6 s: a 100k-row log of 14 columns is a 60 MB
-# sheet that checks in 2.8 s at a 232 MB peak, so 128 MB is some 210k rows.
-MAX_PART = 128 * 1024**2
+# One XML part past this is more than a million-row log (a 1M-row log of 14 columns is a ~600 MB sheet
+# with inline strings, ~350 MB with shared ones; `check` reads it at a ~3 GB peak).
+MAX_PART = 1024**3
 _XML_HEAD = 4096
 
 
