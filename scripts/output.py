@@ -10,6 +10,7 @@ import json
 import operator
 import re
 from itertools import groupby
+from json.encoder import encode_basestring as _encode_text  # the C encoder's own string escaping
 from typing import Any, Callable, Mapping
 
 from .check import CheckResult
@@ -64,6 +65,7 @@ def _sheet_details(result: CheckResult) -> dict[tuple[str, str], dict[str, Any]]
 _JSON_KEYS = tuple(k for k in Finding._fields if k not in ("customer", "phone", "key", "unassigned"))
 _JSON_VALUES = operator.itemgetter(*(Finding._fields.index(k) for k in _JSON_KEYS))
 _DUE = _JSON_KEYS.index("due")
+_JSON_FIELDS = [operator.itemgetter(Finding._fields.index(k)) for k in _JSON_KEYS]
 
 
 def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -87,7 +89,9 @@ def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
     return out
 
 
-def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping | None = None) -> dict[str, Any]:
+def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping | None = None, *,
+            findings: bool = True) -> dict[str, Any]:
+    """The JSON document as dicts (``findings=False``: without the findings, for render_json)."""
     details = _sheet_details(result)
     hints = hints or {}
 
@@ -110,18 +114,69 @@ def as_json(result: CheckResult, config_path: str | None = None, hints: Mapping 
              "error": clean(s.error, _JSON_CLIP) if s.error else None, "sheets": [sheet_json(s.name, sh) for sh in s.sheets]}
             for s in result.sources
         ],
-        "findings": _findings_json(result.findings),
+        **({"findings": _findings_json(result.findings)} if findings else {}),
         "notices": list(result.notices),
     }
 
 
 def render_json(result: CheckResult, config_path: str | None = None, hints: Mapping | None = None,
                 indent: int | None = None) -> str:
-    """Compact JSON through the C encoder; ``indent`` only when asked (the pure-Python path is slow)."""
-    data = as_json(result, config_path, hints)
+    """Compact JSON; ``indent`` only when asked (the pure-Python encoder is slow).
+
+    The findings, most of the text, are written column by column (``_findings_text``); the rest goes
+    through the C encoder. The text is what ``json.dumps(as_json(...), separators=(",", ":"))`` gives.
+    """
     if indent:
-        return json.dumps(data, ensure_ascii=False, indent=indent)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(as_json(result, config_path, hints), ensure_ascii=False, indent=indent)
+    head = as_json(result, config_path, hints, findings=False)
+    notices = head.pop("notices")
+    return (json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"findings":'
+            + _findings_text(result.findings) + ',"notices":'
+            + json.dumps(notices, ensure_ascii=False, separators=(",", ":")) + "}")
+
+
+_ROW_TEMPLATE = "{" + ",".join(f"{json.dumps(k)}:%s" for k in _JSON_KEYS) + "}"
+
+
+def _findings_text(findings: list[Finding]) -> str:
+    """The findings as a JSON array, the same text the C encoder writes for ``_findings_json``.
+
+    Each column is encoded once: a column of texts that need no cleaning goes through the C string
+    encoder in one ``map``, any other column through a memo of its distinct values (sources, sheets,
+    rules, deadlines repeat); the rows are then one ``%`` each. 35k findings: about half the time of
+    building the dicts and encoding them.
+    """
+    if not findings:
+        return "[]"
+    columns = []
+    for i, field in enumerate(_JSON_FIELDS):
+        column = list(map(field, findings))
+        distinct = set(column)
+        if len(distinct) * 4 > len(column):  # mostly distinct: cell references, row numbers, messages
+            kinds = set(map(type, distinct))
+            if kinds == {str} and not _needs_cleaning(distinct):
+                columns.append(map(_encode_text, column))
+                continue
+            if kinds == {int}:
+                columns.append(map(int.__repr__, column))
+                continue
+        memo = {v: _encode_value(v, due=i == _DUE) for v in distinct}
+        columns.append(map(memo.__getitem__, column))
+    return "[" + ",".join(map(_ROW_TEMPLATE.__mod__, zip(*columns))) + "]"
+
+
+def _needs_cleaning(texts: set[str]) -> bool:
+    return max(map(len, texts)) > _JSON_CLIP or _UNSAFE.search(" ".join(texts)) is not None
+
+
+def _encode_value(value: Any, *, due: bool) -> str:
+    if value is None:
+        return "null"
+    if due:
+        return _encode_text(value.isoformat())
+    if type(value) is str:
+        return _encode_text(clean(value, _JSON_CLIP))
+    return json.dumps(value, ensure_ascii=False)
 
 
 # English sentences for findings; the Chinese messages come from the checker itself.

@@ -190,3 +190,20 @@ def test_the_column_range_pattern_matches_exactly_the_columns_of_the_box(low, sp
     for n in (probe, low, high, low - 1, high + 1):
         if n >= 1:
             assert bool(pattern.fullmatch(column_letters(n))) is (low <= n <= high), (low, high, n)
+
+
+_TEXTS = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["来店登记", "张伟", "M7", "a\"b\\c", "\u202e", "长" * 2001]))
+
+
+@given(st.lists(st.fixed_dictionaries({
+    "message": st.text(max_size=30), "assignee": _TEXTS, "cell": _TEXTS, "header": _TEXTS, "sheet": _TEXTS,
+    "row": st.one_of(st.none(), st.integers(0, 10**6)), "url": _TEXTS,
+    "due": st.one_of(st.none(), st.integers(0, 500).map(lambda h: NOW + dt.timedelta(hours=h))),
+}), max_size=8))
+def test_the_json_text_is_what_the_c_encoder_writes_for_the_findings(changes):
+    # render_json writes the findings column by column; the text must be byte for byte the encoder's.
+    from scripts.output import as_json
+
+    findings = [_finding(i, **change) for i, change in enumerate(changes)]
+    result = CheckResult(NOW, [], findings, [], StaffDirectory(()), ["2027 年的法定节假日"])
+    assert render_json(result) == json.dumps(as_json(result), ensure_ascii=False, separators=(",", ":"))
