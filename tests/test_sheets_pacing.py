@@ -135,7 +135,8 @@ def test_a_sleep_returning_early_does_not_let_requests_through_early():
     (1000, 300, "Reading 1,000 Google spreadsheets at 300 requests a minute takes about 6 minutes"),
     (31, 60, "Reading 31 Google spreadsheets at 60 requests a minute takes about 1 minute"),
     (30, 60, None),  # 60 requests go at once: no waiting to announce
-    (1, 1, "Reading 1 Google spreadsheets at 1 requests a minute takes about 1 minute"),
+    (1, 1, "Reading 1 Google spreadsheet at 1 request a minute takes about 1 minute"),
+    (2000, 1, "Reading 2,000 Google spreadsheets at 1 request a minute takes about 3,999 minutes"),
     (0, 60, None),
 ])
 def test_the_run_says_how_long_the_pacing_makes_it(caplog, spreadsheets, per_minute, sentence):

@@ -39,7 +39,6 @@ MAX_REPLY = 256 * 1024**2  # a values:batchGet of a 100k-row log is ~30 MB
 # Google's "Read requests, per minute per user per project: 60" (300 per project), refilled every
 # minute; more gives HTTP 429 (https://developers.google.com/workspace/sheets/api/limits).
 READS_PER_MINUTE = 60
-MAX_READS_PER_MINUTE = 300  # the per-project quota: a higher setting could only earn 429s
 REQUESTS_PER_SPREADSHEET = 2  # metadata, then one values:batchGet
 
 
@@ -47,9 +46,10 @@ class RequestPacer:
     """At most ``limit`` requests in any ``window`` seconds: the send times of the last ``limit``
     requests are kept, and a request waits until the oldest of them is ``window`` seconds old.
 
-    This is the fastest schedule the quota allows (request k goes at k // limit windows at the
-    latest when requests take no time), and unlike a token bucket it never lets a burst and the
-    refill share one window. ``clock`` is monotonic seconds; ``sleep`` waits. One thread uses it.
+    No schedule within the quota is faster: any ``limit`` + 1 requests span a window, so request k
+    cannot go before window k // limit, and here (requests taking no time) it goes exactly then.
+    Unlike a token bucket it never lets the first burst and the refill share one window.
+    ``clock`` is monotonic seconds; ``sleep`` waits. One thread uses it.
     """
 
     def __init__(self, limit: int = READS_PER_MINUTE, window: float = 60.0, *,
@@ -126,7 +126,8 @@ class SheetsSession(requests.Session):
         self.jitter = jitter
         self.clock = clock
         self.requests_made = 0
-        self.pacer = RequestPacer(requests_per_minute, clock=monotonic, sleep=sleep) if requests_per_minute is not None else None
+        self.pacer = None if requests_per_minute is None else RequestPacer(requests_per_minute, clock=monotonic,
+                                                                            sleep=sleep)
 
     def announce(self, spreadsheets: int) -> None:
         """Say, before reading, how long the pacing makes a run over ``spreadsheets`` take (when it waits)."""
@@ -134,8 +135,8 @@ class SheetsSession(requests.Session):
             return
         minutes = reading_minutes(spreadsheets, self.pacer.limit)
         if minutes:
-            log.warning("Reading %s Google spreadsheets at %d requests a minute takes about %d minute%s",
-                        f"{spreadsheets:,}", self.pacer.limit, minutes, "" if minutes == 1 else "s")
+            log.warning("Reading %s at %s a minute takes about %s", _count(spreadsheets, "Google spreadsheet"),
+                        _count(self.pacer.limit, "request"), _count(minutes, "minute"))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.base_url and url.startswith(API_BASE):
@@ -202,6 +203,10 @@ class SheetsSession(requests.Session):
         if "error" in box:
             raise box["error"]
         return box["done"]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _abort(response: requests.Response | None) -> None:
