@@ -113,7 +113,9 @@ def default_opener(config: Config) -> Opener:
 
         if not sessions:
             inner = credentials_session(config.google.service_account_file, os.environ)
-            sessions.append(SheetsSession(inner, timeout=config.google.timeout, retries=config.google.retries))
+            sessions.append(SheetsSession(inner, timeout=config.google.timeout, retries=config.google.retries,
+                                          requests_per_minute=config.google.requests_per_minute))
+            sessions[0].announce(sum(1 for s in config.sources if s.path is None))
         account = getattr(getattr(sessions[0].inner, "credentials", None), "service_account_email", "the service account")
         return read_google_sheet(source.name, source.google_sheet or "", sessions[0], account=account)
 

@@ -116,6 +116,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 "service_account_file": {"type": "string", "minLength": 1},
                 "timeout": {"type": "number", "exclusiveMinimum": 0},
                 "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+                # Google's per-user read quota is 60 a minute, its per-project one 300 (sources/gsheets.py)
+                "requests_per_minute": {"type": "integer", "minimum": 1, "maximum": 300},
             },
             "additionalProperties": False,
         },
@@ -208,6 +210,7 @@ class GoogleConfig:
     service_account_file: Path | None = None
     timeout: float = 30.0
     retries: int = 4
+    requests_per_minute: int = 60  # every request of a run, retries included, is paced to this
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,7 @@ def parse_config(document: Any, path: Path | None, base_dir: Path) -> Config:
         google=GoogleConfig(
             service_account_file=rel(google["service_account_file"]) if google.get("service_account_file") else None,
             timeout=float(google.get("timeout", 30)), retries=int(google.get("retries", 4)),
+            requests_per_minute=int(google.get("requests_per_minute", 60)),
         ),
         report=ReportConfig(
             folder=rel(report.get("folder", "reports")), file_name=report.get("file_name", ReportConfig.file_name),

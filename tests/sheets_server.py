@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import openpyxl
+import requests
 
 CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "gspread-cassettes"
 EPOCH = dt.datetime(1899, 12, 30)
@@ -220,3 +221,52 @@ class SheetsServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+class SimulatedTime:
+    """A clock that moves only when slept on: 1,000 spreadsheets' half hour of pacing in milliseconds."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class InProcessSession(requests.Session):
+    """``SheetsApi`` answering without a socket, as the inner session of a SheetsSession; ``sent`` holds
+    the (simulated) moment of every request that reached it."""
+
+    def __init__(self, api: SheetsApi, clock: Any = None) -> None:
+        super().__init__()
+        self.api = api
+        self.clock = clock or time.monotonic
+        self.sent: list[float] = []
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.sent.append(self.clock())
+        url = requests.Request(method, url, params=kwargs.get("params")).prepare().url or url
+        status, body = self.api.answer(method.upper(), url)
+        raw = body if isinstance(body, Raw) else Raw(json.dumps(body).encode("utf-8"), "application/json; charset=UTF-8")
+        response = requests.Response()
+        response.status_code = status
+        response.url = url
+        response.headers.update({"Content-Type": raw.content_type, **raw.headers})
+        response._content = raw.body
+        response._content_consumed = True  # iter_content() hands back _content
+        return response
+
+
+def busiest_window(times: list[float], window: float = 60.0) -> int:
+    """The most of ``times`` (sorted) that fall in any half-open ``window`` [t, t + window)."""
+    most = start = 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most

@@ -7,6 +7,8 @@ gspread's own back-off client retries without end and sets no timeout; this sess
 and connection errors a bounded number of times with jitter (waiting as long as a Retry-After header
 asks, up to a cap), and gives every attempt a total deadline: requests' timeout only bounds each
 socket read, so a server trickling a byte a second would otherwise hold the run for ever.
+Every request, a retry included, first passes a RequestPacer: at most 60 in any 60 seconds, Google's
+per-user read quota, so a run over 1,000 spreadsheets waits its turn instead of meeting HTTP 429.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -33,6 +36,51 @@ SCOPES = ("https://www.googleapis.com/auth/spreadsheets.readonly",)
 _KEY = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
 _START = re.compile(r"!?\$?([A-Z]+)\$?(\d+)")
 MAX_REPLY = 256 * 1024**2  # a values:batchGet of a 100k-row log is ~30 MB
+# Google's "Read requests, per minute per user per project: 60" (300 per project), refilled every
+# minute; more gives HTTP 429 (https://developers.google.com/workspace/sheets/api/limits).
+READS_PER_MINUTE = 60
+REQUESTS_PER_SPREADSHEET = 2  # metadata, then one values:batchGet
+
+
+class RequestPacer:
+    """At most ``limit`` requests in any ``window`` seconds: the send times of the last ``limit``
+    requests are kept, and a request waits until the oldest of them is ``window`` seconds old.
+
+    No schedule within the quota is faster: any ``limit`` + 1 requests span a window, so request k
+    cannot go before window k // limit, and here (requests taking no time) it goes exactly then.
+    Unlike a token bucket it never lets the first burst and the refill share one window.
+    ``clock`` is monotonic seconds; ``sleep`` waits. One thread uses it.
+    """
+
+    def __init__(self, limit: int = READS_PER_MINUTE, window: float = 60.0, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.sleep = sleep
+        self.sent: deque[float] = deque(maxlen=limit)
+
+    def wait(self) -> None:
+        """Return when one more request may go, and count it as sent now."""
+        now = self.clock()
+        if len(self.sent) == self.limit:
+            due = self.sent[0] + self.window
+            if due > now:
+                self.sleep(due - now)
+                now = max(self.clock(), due)  # a sleep that returns early does not let a request through early
+        self.sent.append(now)  # the deque drops the oldest
+
+
+def reading_minutes(spreadsheets: int, per_minute: int) -> int:
+    """Whole minutes the pacing alone makes ``spreadsheets`` Google sources take (0: no waiting).
+
+    With two requests each and at most ``per_minute`` in any minute, request k cannot go before
+    minute k // per_minute, so the last one goes at minute (requests - 1) // per_minute.
+    """
+    requests_needed = REQUESTS_PER_SPREADSHEET * spreadsheets
+    return (requests_needed - 1) // per_minute if requests_needed else 0
 
 
 class ReplyTooLarge(requests.RequestException):
@@ -55,13 +103,16 @@ class SheetsSession(requests.Session):
     tests); ``base_url`` points the Sheets API elsewhere (a local test server). ``timeout`` bounds
     each socket read; ``deadline`` is the most one attempt may take, answer and body included
     (default: four read timeouts, 120 s for the configured 30, room for a 30 MB reply on a slow line).
+    ``requests_per_minute`` paces every request, retries included (None: no pacing); ``monotonic``
+    is the pacer's clock, ``clock`` the wall clock that Retry-After dates are read against.
     """
 
     def __init__(self, inner: requests.Session | None = None, *, base_url: str | None = None,
                  timeout: float | tuple[float, float] = (10, 60), retries: int = 4, backoff: float = 1.0,
                  deadline: float | None = None, max_retry_after: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, requests_per_minute: int | None = READS_PER_MINUTE,
+                 monotonic: Callable[[], float] = time.monotonic):
         super().__init__()
         self.inner = inner or requests.Session()
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -75,6 +126,17 @@ class SheetsSession(requests.Session):
         self.jitter = jitter
         self.clock = clock
         self.requests_made = 0
+        self.pacer = None if requests_per_minute is None else RequestPacer(requests_per_minute, clock=monotonic,
+                                                                            sleep=sleep)
+
+    def announce(self, spreadsheets: int) -> None:
+        """Say, before reading, how long the pacing makes a run over ``spreadsheets`` take (when it waits)."""
+        if self.pacer is None:
+            return
+        minutes = reading_minutes(spreadsheets, self.pacer.limit)
+        if minutes:
+            log.warning("Reading %s at %s a minute takes about %s", _count(spreadsheets, "Google spreadsheet"),
+                        _count(self.pacer.limit, "request"), _count(minutes, "minute"))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.base_url and url.startswith(API_BASE):
@@ -90,6 +152,8 @@ class SheetsSession(requests.Session):
                 reason = f"HTTP {last.status_code}" if isinstance(last, requests.Response) else type(last).__name__
                 log.warning("Google Sheets: retrying %s in %.1fs after %s", method.upper(), delay, reason)
                 self.sleep(delay)
+            if self.pacer is not None:
+                self.pacer.wait()
             self.requests_made += 1
             try:
                 response = self._attempt(method, url, args, kwargs)
@@ -139,6 +203,10 @@ class SheetsSession(requests.Session):
         if "error" in box:
             raise box["error"]
         return box["done"]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _abort(response: requests.Response | None) -> None:
