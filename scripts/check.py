@@ -123,10 +123,12 @@ def default_opener(config: Config) -> Opener:
 
 
 def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchema] | None = None,
-              opener: Opener | None = None, jobs: int = 1) -> CheckResult:
+              opener: Opener | None = None, jobs: int = 1, keep_records: bool = True) -> CheckResult:
     """Check every source of ``config`` at ``now`` (aware). Unreadable sources are reported, not raised.
 
-    With ``jobs`` > 1 and several workbook files, the files are read in that many processes."""
+    With ``jobs`` > 1 and several workbook files, the files are read in that many processes. Without
+    ``keep_records`` (the findings are all the caller wants) the workers also validate and send back no
+    records but the staff sheets': less to pickle, less left for this process (bench/many_bench.py)."""
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     now = now.astimezone(config.timezone)
@@ -134,6 +136,10 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
     schemas = apply_table_overrides(schemas, config)
     parallel = opener is None and jobs > 1 and _worth_a_pool([s.path for s in config.sources if s.path is not None])
     opener = opener or default_opener(config)
+    # Workers that validate judge staff names against the config's list; a staff sheet adding names is
+    # applied here afterwards (it can only take unknown_staff findings away).
+    lean = Rules(staff=frozenset(fold(m.name) for m in config.staff) or None, quiet_hours=config.quiet_hours) \
+        if parallel and not keep_records else None
     reports: list[SourceReport] = []
     tables: list[Table] = []
     ignored: list[str] = []
@@ -146,26 +152,43 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
         pending.append((source, column_overrides(source, schemas)))
     calendar = WorkCalendar(config.calendar.country, config.calendar.extra_holidays, config.calendar.extra_workdays)
     due: list[list[Finding]] = []  # each table's deadline findings, worked out where it was read
-    with _pool(jobs if parallel else 1, (schemas, now, config)) as pool:
+    checked: list[Checked | None] = []  # each table's validation, when a worker did it
+    spans = []  # (source, overrides, first table index, table count) of each source a lean worker read
+    with _pool(jobs if parallel else 1, (schemas, now, config, lean)) as pool:
         # Files are read, parsed and their deadlines found in worker processes; merged in the sources' order.
         futures = [pool.submit(_read_in_worker, source, overrides) if pool and source.path is not None else None
                    for source, overrides in pending]
         for (source, overrides), future in zip(pending, futures):
-            report, found, skipped, deadlines, uncovered = future.result() if future is not None else \
+            report, found, skipped, deadlines, uncovered, validated = future.result() if future is not None else \
                 _read_source(source, schemas, now, overrides, config, opener, calendar)
             if report.error:
                 log.info("source %s could not be read: %s", source.name, report.error)  # the output says it, in its language
+            if validated is not None:
+                spans.append((source, overrides, len(tables), len(found)))
             reports.append(report)
             tables.extend(found)
             ignored.extend(skipped)
             due.extend(deadlines)
+            checked.extend(validated or [None] * len(found))
             calendar.uncovered.update(uncovered)
     staff = _directory(config, tables)
-    rules = Rules(staff=staff.names() if staff.members else None, quiet_hours=config.quiet_hours)
+    names = staff.names() if staff.members else None
+    if lean is not None and lean.staff is None and names is not None:
+        # No staff list in the config, but a staff sheet: a book naming someone it does not list is read
+        # again here, its names judged against the sheet (the workers could not know it).
+        again = Rules(staff=names, quiet_hours=config.quiet_hours)
+        for source, overrides, first, count in spans:
+            if any(checked[i] is not None and checked[i].names - names for i in range(first, first + count)):
+                redone = _read_source(source, schemas, now, overrides, config, calendar=calendar, lean=again)[5]
+                checked[first:first + count] = redone
+    rules = Rules(staff=names, quiet_hours=config.quiet_hours)
     findings: list[Finding] = []
-    for table, deadlines in zip(tables, due):
+    for table, deadlines, done in zip(tables, due, checked):
         findings.extend(table.findings)
-        findings.extend(validate(table, rules))
+        if done is None:
+            findings.extend(validate(table, rules))
+        else:
+            findings.extend(f for f, name in done.findings if name is None or names is None or name not in names)
         findings.extend(deadlines)
     findings = [_spelled(f, staff) for f in findings]
     findings = _to_owners(config, staff, findings)
@@ -211,12 +234,15 @@ _worker_run: tuple = ()  # (schemas, now, config) of the run, set once in each w
 
 def _start_worker(run: tuple) -> None:
     global _worker_run  # noqa: PLW0603 - a worker process's one run
-    _worker_run = run
+    config = run[2]
+    # One calendar for all the worker's files, as in one process: its working-day sums are remembered.
+    _worker_run = (*run, WorkCalendar(config.calendar.country, config.calendar.extra_holidays,
+                                      config.calendar.extra_workdays))
 
 
 def _read_in_worker(source: SourceConfig, overrides: Mapping[str, str]) -> tuple:
-    schemas, now, config = _worker_run
-    return _read_source(source, schemas, now, overrides, config)
+    schemas, now, config, lean, calendar = _worker_run
+    return _read_source(source, schemas, now, overrides, config, calendar=calendar, lean=lean)
 
 
 @contextlib.contextmanager
@@ -236,9 +262,10 @@ def _pool(jobs: int, run: tuple = ()) -> Iterator[ProcessPoolExecutor | None]:
 
 def _read_source(source: SourceConfig, schemas: dict[str, TableSchema], now: dt.datetime, overrides: Mapping[str, str],
                  config: Config, opener: Opener | None = None, calendar: WorkCalendar | None = None,
-                 ) -> tuple[SourceReport, list[Table], list[str], list[list[Finding]], set[int]]:
-    """One source's report, tables, ignored sheets, each table's deadline findings and the years the calendar
-    lacked (in a worker process when ``opener`` is None: a file read from disk)."""
+                 lean: Rules | None = None) -> tuple:
+    """One source's report, tables, ignored sheets, each table's deadline findings, the years the calendar
+    lacked, and (``lean``: validated here, records dropped but the staff sheets') each table's validation
+    findings with the folded name of each unknown_staff one. In a worker process when ``opener`` is None."""
     report = SourceReport(source.name, str(source.path or source.google_sheet or ""))
     tables: list[Table] = []
     ignored: list[str] = []
@@ -250,7 +277,32 @@ def _read_source(source: SourceConfig, schemas: dict[str, TableSchema], now: dt.
     if calendar is None:
         calendar = WorkCalendar(config.calendar.country, config.calendar.extra_holidays, config.calendar.extra_workdays)
     deadlines = [list(deadline_findings(table, calendar, config.timezone, now)) for table in tables]
-    return report, tables, ignored, deadlines, set(calendar.uncovered)
+    validated = None
+    if lean is not None:
+        validated = [_checked(table, lean) for table in tables]
+        for table in tables:
+            if table.schema.name != "staff":
+                table.records = []
+    return report, tables, ignored, deadlines, set(calendar.uncovered), validated
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A table validated in a worker: each finding with the folded name an unknown_staff one is about (a
+    staff sheet of another book may know it), and every folded name in the table's staff columns."""
+
+    findings: list[tuple[Finding, str | None]]
+    names: frozenset[str]
+
+
+def _checked(table: Table, rules: Rules) -> Checked:
+    found = validate(table, rules)
+    fields = [spec.name for spec in table.schema.fields if spec.type == "staff" and spec.name in table.columns]
+    values = {record.get(name) for record in table.records for name in fields}
+    values.discard(None)
+    rows = {r.row: r for r in table.records} if any(f.rule == "unknown_staff" for f in found) else {}
+    return Checked([(f, fold(str(rows[f.row].get(f.column))) if f.rule == "unknown_staff" else None) for f in found],
+                   frozenset(fold(str(v)) for v in values))
 
 
 def _spelled(finding: Finding, staff: StaffDirectory) -> Finding:

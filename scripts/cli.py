@@ -79,7 +79,7 @@ def _check(args: argparse.Namespace) -> int:
     language = run_language(args, config)
     schemas = load_schemas(*config.schema_dirs)
     now = parse_now(args.now, config)
-    result = run_check(config, now, schemas=schemas, jobs=args.jobs)
+    result = run_check(config, now, schemas=schemas, jobs=args.jobs, keep_records=False)
     if args.format == "xlsx":
         from .findings_book import write_findings_workbook  # noqa: PLC0415
         from .i18n import translation  # noqa: PLC0415

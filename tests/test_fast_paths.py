@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scripts.check import CheckResult, StaffDirectory
 from scripts.findings import make_finding
 from scripts.output import _JSON_CLIP, clean, render_json
+from tests.helpers import VISITOR_HEADERS, visitor
 
 NOW = dt.datetime(2026, 11, 27, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -207,3 +208,41 @@ def test_the_json_text_is_what_the_c_encoder_writes_for_the_findings(changes):
     findings = [_finding(i, **change) for i, change in enumerate(changes)]
     result = CheckResult(NOW, [], findings, [], StaffDirectory(()), ["2027 年的法定节假日"])
     assert render_json(result) == json.dumps(as_json(result), ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("config_staff, staff_sheet, unknown, read_again", [
+    (True, ["刘洋"], ["店2.xlsx"], 0),  # the sheet adds a name a log uses: its unknown_staff goes
+    (False, ["刘洋"], ["店2.xlsx"], 1),  # no list in the config: the book naming 孙磊 is read again
+    (False, None, [], 0),  # nobody listed anywhere: no unknown_staff at all
+    (True, None, ["店1.xlsx", "店2.xlsx"], 0),
+], ids=["config+sheet", "sheet-only", "no-staff", "config-only"])
+def test_workers_that_validate_find_what_one_process_finds(tmp_path, monkeypatch, config_staff, staff_sheet, unknown,
+                                                           read_again):
+    # `check` with --jobs lets workers validate and drop the records; staff names from a staff sheet in
+    # another book are only known afterwards, so unknown_staff must still come out as in one process.
+    from scripts import check
+    from scripts.config import parse_config
+    from tests.helpers import STAFF, write_xlsx
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
+    logs = {f"店{i}.xlsx": {"来店登记": [VISITOR_HEADERS, visitor(登记时间=dt.datetime(2026, 11, 20, 10), 来访方式="来店",
+                                                                客户姓名="陈先生", 联系电话=13800000000 + i, 信息来源="网络",
+                                                                销售顾问=name, 是否建卡="是")]}
+            for i, name in enumerate(["张伟", "刘洋", "孙磊"])}
+    if staff_sheet:
+        logs["名单.xlsx"] = {"员工名单": [["姓名", "邮箱", "角色"]]
+                             + [[n, f"u{i}@example.com", "销售顾问"] for i, n in enumerate(["张伟", *staff_sheet])]}
+    for name, book in logs.items():
+        write_xlsx(tmp_path / name, book)
+    document = {"sources": [{"name": n, "path": n} for n in logs]}
+    if config_staff:
+        document["staff"] = [dict(s) for s in STAFF]
+    config = parse_config(document, tmp_path / "huifang.yaml", tmp_path)
+    one = check.run_check(config, NOW)
+    here = []
+    real = check._read_source
+    monkeypatch.setattr(check, "_read_source", lambda *a, **k: here.append(a[0].name) or real(*a, **k))
+    lean = check.run_check(config, NOW, jobs=2, keep_records=False)
+    assert lean.findings == one.findings
+    assert sorted(f.source for f in one.findings if f.rule == "unknown_staff") == unknown
+    assert len(here) == read_again  # the workers' reads are in other processes; only a read again is here
