@@ -367,16 +367,19 @@ def test_an_xls_with_more_sheets_than_the_bound_is_refused(monkeypatch):
         read_workbook(ROOT / "tests" / "fixtures" / "producer_libreoffice.xls")
 
 
-@pytest.mark.parametrize("rows, cols, stray, readable", [
-    (600, 4, None, True),  # 2,400 cells filling their box: a long log is read past the sparse-box bound
-    (600, 4, "Z9000", False),  # the same cells with one far away: the box is mostly empty
-    (300, 2, None, True),  # under the bound: read as before
+@pytest.mark.parametrize("rows, cols, stray, readable, formatted", [
+    (600, 4, None, True, False),  # 2,400 cells filling their box: a long log is read past the sparse-box bound
+    (600, 4, "Z9000", False, False),  # the same cells with one far away: the box is mostly empty
+    (300, 2, None, True, False),  # under the bound: read as before
+    (600, 1, "D600", False, True),  # formatting dragged over the box fills nothing: calamine keeps no such cell
 ])
-def test_a_box_past_the_bound_is_read_only_when_its_cells_fill_it(tmp_path, monkeypatch, rows, cols, stray, readable):
+def test_a_box_past_the_bound_is_read_only_when_its_cells_fill_it(tmp_path, monkeypatch, rows, cols, stray, readable,
+                                                                  formatted):
     from scripts.sources import xlsx_scan
 
     monkeypatch.setattr(xlsx_scan, "MAX_CELLS", 1000)
-    body = b"".join(b'<row r="%d">' % r + b"".join(cell(f"{c}{r}") for c in "ABCD"[:cols]) + b"</row>"
+    body = b"".join(b'<row r="%d">' % r + b"".join(cell(f"{c}{r}") for c in "ABCD"[:cols])
+                    + (b'<c r="B%d" s="1"/><c r="C%d" s="1"/>' % (r, r) if formatted else b"") + b"</row>"
                     for r in range(1, rows + 1))
     if stray:
         body += b'<row r="9000">' + cell(stray) + b"</row>"
@@ -384,8 +387,9 @@ def test_a_box_past_the_bound_is_read_only_when_its_cells_fill_it(tmp_path, monk
     if readable:
         assert sum(1 for _ in read_workbook(path).sheets[0].read().rows) == (rows if not stray else 9000)
     else:
-        with pytest.raises(SourceError, match=r"sheet 'S' spans A1:Z9000"):
+        with pytest.raises(SourceError, match=f"sheet 'S' spans A1:{stray}"):
             read_workbook(path)
-    monkeypatch.setattr(xlsx_scan, "MAX_DENSE_CELLS", rows * cols - 1)  # the dense allowance has its own ceiling
-    with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as fh:
-        assert scan_sheet(fh, max_cells=10**9).too_large() is (rows * cols > 1000)
+    if readable:
+        monkeypatch.setattr(xlsx_scan, "MAX_DENSE_CELLS", rows * cols - 1)  # the dense allowance has its own ceiling
+        with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as fh:
+            assert scan_sheet(fh, max_cells=10**9).too_large() is (rows * cols > 1000)

@@ -38,6 +38,7 @@ _ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
 _ERROR_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*?\bt=["\']e["\'][^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 _CHILD = re.compile(rb"\s*<(?!/)")
+_UNUSUAL = re.compile(rb'<c(?! r=")')  # a cell without r first (or <col..., <color... in rich text)
 
 
 class TooLarge(Exception):
@@ -55,7 +56,7 @@ class SheetScan:
     first_col: int = 0
     last_col: int = 0
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
-    tags: int = 0  # cell tags seen (an over-count: formatting-only cells are included)
+    tags: int = 0  # cells with content seen (an open-and-closed empty cell counts, as it does for the box)
 
     @property
     def cells(self) -> int:
@@ -200,11 +201,10 @@ def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
     # Inside sheetData only cells start with "<c"; any other spelling (no r, r not first, a prefix) goes
     # through the exact path.
     last = data.rfind(b'<c r="')
-    tags = data.count(b'<c r="')
-    if tags != data.count(b"<c") or b":c" in data or last < 0:
+    if last < 0 or _UNUSUAL.search(data) is not None or b":c" in data:
         _scan_exact(data, scan, state)
         return
-    scan.tags += tags
+    scan.tags += data.count(b"</c>")  # cells with content: formatting-only ones close themselves
     if not _grow_to_fit(data, scan):
         found = _CELL.findall(data)
         if found:
@@ -348,9 +348,9 @@ def _scan_exact(data: bytes, scan: SheetScan, state: list[int]) -> None:
         else:
             row, col = state[0] + 1, state[1] + 1
         state[1] = col
-        scan.tags += 1
         if empty or not _CHILD.match(data, match.end()):
             continue
+        scan.tags += 1
         scan.add(row, col)
         if _ERROR_TYPE.search(attrs):
             value = _VALUE.search(data, match.end(), match.end() + 4096)
