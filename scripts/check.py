@@ -228,7 +228,7 @@ def _worth_a_pool(paths: list) -> bool:
     return total >= PARALLEL_MIN_BYTES
 
 
-_worker_run: tuple = ()  # (schemas, now, config) of the run, set once in each worker process
+_worker_run: tuple = ()  # (schemas, now, config, lean rules, calendar) of the run, set once in each worker process
 
 
 BATCHES_PER_WORKER = 4  # few enough to save a round trip per file, enough to even out big and small files
