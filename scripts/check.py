@@ -46,6 +46,8 @@ class SheetReport:
     missing: list[str] = field(default_factory=list)  # required fields without a column
     near_table: str | None = None
     near_missing: list[str] = field(default_factory=list)
+    head: list | None = None  # the rows that may hold the header, kept when the sheet needs a hint
+    first_col: int = 0
 
 
 @dataclass
@@ -408,12 +410,13 @@ def _read_tables(source: str, mapping: dict[str, str], workbook: Workbook, schem
         schema_name = by_title.get(fold(sheet.title))
         if schema_name is not None:
             found.add(fold(sheet.title))
+        heads: list[tuple[list, int]] = []
         table = read_sheet_table(source, sheet, schemas[schema_name] if schema_name else None, candidates, sheet.url,
-                                 now=now, overrides=overrides)
+                                 now=now, overrides=overrides, heads=heads)
         if table is None:
             ignored.append(f"{source}: {sheet.title}")
             log.info("%s: sheet %r matches no table; ignored", source, sheet.title)
-            report.sheets.append(SheetReport(sheet.title, None, 0))
+            report.sheets.append(SheetReport(sheet.title, None, 0, head=heads[0][0], first_col=heads[0][1]))
             continue
         tables.append(table)
         report.sheets.append(SheetReport(
@@ -422,6 +425,9 @@ def _read_tables(source: str, mapping: dict[str, str], workbook: Workbook, schem
             skipped_rows=list(table.skipped_rows), done_unknown=table.done_unknown,
             missing=[f.name for f in table.schema.fields
                      if f.always_required and f.name not in table.columns and f.derive is None],
+            # the header rows, for `check` to say which column it took for what (only when one is missing)
+            **({"head": heads[0][0], "first_col": heads[0][1]}
+               if any(f.rule == "missing_column" for f in table.findings) else {}),
         ))
     missing = [title for title in mapping if fold(title) not in found]
     if missing:

@@ -279,7 +279,7 @@ def run_init(paths: Sequence[Path], out: Path, *, force: bool = False, language:
 def sheet_hints(config: Any, result: Any, schemas: Mapping[str, TableSchema]) -> dict[tuple[str, str], SheetGuess]:
     """For `check`: the nearest table of each unrecognised sheet and the guess behind each missing column.
 
-    Re-reads only the header rows of file sources that have such a sheet.
+    Uses the header rows the check kept; re-reads a file only for a result that did not keep them.
     """
     wanted: dict[str, dict[str, str | None]] = {}
     for report in result.sources:
@@ -289,15 +289,20 @@ def sheet_hints(config: Any, result: Any, schemas: Mapping[str, TableSchema]) ->
     for f in result.findings:
         if f.rule == "missing_column" and f.table:
             wanted.setdefault(f.source, {})[f.sheet] = f.table
+    kept = {(report.name, sheet.title): (sheet.head, sheet.first_col) for report in result.sources
+            for sheet in report.sheets if getattr(sheet, "head", None) is not None}
     hints: dict[tuple[str, str], SheetGuess] = {}
     for source in config.sources:
         titles = wanted.get(source.name)
         if not titles or source.path is None:
             continue
-        try:
-            heads = read_heads(source.path, source.name)
-        except SourceError:
-            continue
+        if all((source.name, title) in kept for title in titles):  # the check kept the header rows
+            heads = [(title, *kept[(source.name, title)], None) for title in titles]
+        else:
+            try:
+                heads = read_heads(source.path, source.name)
+            except SourceError:
+                continue
         for title, head, first_col, _rows in heads:
             if title not in titles:
                 continue

@@ -680,13 +680,17 @@ def display_header(header: str) -> str:
 
 def read_sheet_table(source: str, sheet: Sheet, schema: TableSchema | None, candidates: Iterable[TableSchema],
                      url: str | None = None, *, now: dt.datetime | None = None,
-                     overrides: Mapping[str, str] | None = None) -> Table | None:
+                     overrides: Mapping[str, str] | None = None,
+                     heads: list[tuple[list[Row], int]] | None = None) -> Table | None:
     """Read one sheet as ``schema`` (or the schema its header clearly matches); None when it matches none.
 
     ``overrides`` maps folded header spellings to ``field``/``field.date``/``field.time`` (config ``columns``).
+    ``heads``, when given, receives the rows that may hold the header (for the hints of ``check``).
     """
     grid = sheet.read()
     head, rows = split_head(grid.rows)
+    if heads is not None:
+        heads.append((head, grid.first_col))
     if schema is not None:
         match = match_header_row(schema, head, grid.first_col, overrides)
         if match is None:
