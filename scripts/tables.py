@@ -427,17 +427,23 @@ class _Reader:
         self.mapped = mapped
         self.header_keys = {c.index: _header_key(c.header) for c in (*table.columns.values(), *table.times.values())
                             if _header_key(c.header)}
+        # Columns of dates, numbers and phones first: in a record their cells are rarely texts, so the
+        # misses that settle a row come at the cost of a type check (the count does not depend on order).
+        typed = {c.index for c in self.cells if c.spec.type in _KEY_TYPES or c.spec.type in ("int", "float")}
+        typed |= {c.time_index for c in self.cells if c.time_index is not None}
+        self.key_checks = sorted(((i, key, 3 * len(key) + 12) for i, key in self.header_keys.items()),
+                                 key=lambda item: item[0] not in typed)
+        self.need_same = max(2, (len(self.key_checks) + 1) // 2)
 
     def is_header(self, values: Sequence[Any]) -> bool:
-        """The row repeats the header (a sheet pasted under another)."""
-        keys = self.header_keys
-        need = max(2, (len(keys) + 1) // 2)
-        misses_left = len(keys) - need  # stop as soon as the row cannot reach ``need`` any more
+        """The row repeats the header (a sheet pasted under another): half its header cells, at least two."""
+        need = self.need_same
+        misses_left = len(self.key_checks) - need  # stop as soon as the row cannot reach ``need`` any more
         same = 0
         size = len(values)
-        for index, key in keys.items():
+        for index, key, longest in self.key_checks:
             value = values[index] if index < size else None
-            if type(value) is str and len(value) <= 3 * len(key) + 12 and _header_key(value) == key:
+            if type(value) is str and value and len(value) <= longest and _header_key(value) == key:
                 same += 1
                 if same >= need:
                     return True
