@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import operator
 import re
+from functools import lru_cache
 from itertools import groupby
 from json.encoder import encode_basestring as _encode_text  # the C encoder's own string escaping
 from typing import Any, Callable, Mapping
@@ -351,13 +352,16 @@ def _sentence(msgid: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)) + "$")
 
 
-_ERRORS = tuple((_sentence(m), m) for m in _ERROR_MSGIDS)
+@lru_cache(maxsize=1)
+def _errors() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The sentence patterns, compiled at the first error (not at every start: 22 regexes)."""
+    return tuple((_sentence(m), m) for m in _ERROR_MSGIDS)
 
 
 def translate_error(text: str, t: Any) -> str:
     """An English error sentence from another module in the run's language, when it is one we know."""
     prefix = ""
-    for pattern, msgid in _ERRORS:
+    for pattern, msgid in _errors():
         match = pattern.match(text)
         if match is None and ": " in text:  # "source: reason" from a SourceError
             head, _, rest = text.partition(": ")

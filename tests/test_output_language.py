@@ -301,14 +301,14 @@ def test_traditional_output_has_traditional_findings_and_labels():
 def test_every_message_the_cli_writes_is_in_the_zh_cn_catalogue():
     from babel.messages.extract import extract_from_file
 
-    from scripts.output import _ERRORS
+    from scripts.output import _ERROR_MSGIDS
 
     used = set()
     for module in ("output", "doctor", "init", "cli"):
         for _line, message, _comments, _context in extract_from_file(
                 "python", str(ROOT / "scripts" / f"{module}.py"), keywords={"_": None, "n_": (1, 2)}):
             used.add(message if isinstance(message, str) else message[0])
-    used |= {msgid for _pattern, msgid in _ERRORS}
+    used |= set(_ERROR_MSGIDS)
     zh = translation("zh-CN", "cli")
     assert len(used) > 80
     assert sorted(m for m in used if zh.gettext(m) == m and m not in {"", ", "}) == []

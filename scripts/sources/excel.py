@@ -24,7 +24,6 @@ import python_calamine as calamine
 from ..errors import SourceError
 from . import Grid, Row, Sheet, Workbook
 from .guard import Retryable, check_cfb, check_zip, sniff
-from .ods_scan import OdsTooLarge, scan_ods
 from .xls_scan import TooManySheets, XlsTooLarge, scan_xls, workbook_stream
 from .xlsx_scan import MAX_CELLS, SheetScan, TooLarge, scan_sheet, worksheet_parts
 
@@ -115,8 +114,13 @@ def _measure_zip(path: Path, name: str) -> dict[str, SheetScan]:
     try:
         with zipfile.ZipFile(path) as archive:
             if "content.xml" in archive.namelist():
-                with archive.open("content.xml") as stream:
-                    return scan_ods(stream)
+                from .ods_scan import OdsTooLarge, scan_ods  # noqa: PLC0415 - only OpenDocument files need it
+
+                try:
+                    with archive.open("content.xml") as stream:
+                        return scan_ods(stream)
+                except OdsTooLarge as exc:
+                    raise _too_large(name, exc.table, exc.scan) from exc
             parts = worksheet_parts(archive)
             titles = {part: title for title, part in parts.items()}
             # Parts no title maps to are measured too: a title decoded differently here than in calamine
@@ -132,8 +136,6 @@ def _measure_zip(path: Path, name: str) -> dict[str, SheetScan]:
                 except TooLarge as exc:
                     raise _too_large(name, title, exc.scan) from exc
             return measured
-    except OdsTooLarge as exc:
-        raise _too_large(name, exc.table, exc.scan) from exc
     except (zipfile.BadZipFile, EOFError, zlib.error, KeyError) as exc:
         raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc
 
