@@ -191,6 +191,7 @@ def _boundary(text: bytes) -> str:
 
 def _body(head: bytes, payload: str) -> bytes:
     """A part as the generator writes it: its headers, a blank line, the payload with CRLF line ends."""
+    # The encoder ends lines with \n only (a CR in the text is split on or quoted); the regex is the generator's.
     payload = _NEWLINES.sub("\r\n", payload) if "\r" in payload else payload.replace("\n", "\r\n")
     return head + b"\r\n" + payload.encode("ascii", "surrogateescape")
 
