@@ -174,7 +174,7 @@ def main() -> int:
         return dry_run(renderer, messages, args.rounds, where=args.dir)
 
     t = time.perf_counter()
-    built = [renderer.email(m, NOW).as_bytes(policy=policy.SMTP) for m in messages]
+    built = [renderer.build(m, NOW).raw for m in messages]
     render_s = time.perf_counter() - t
 
     with SmtpServer() as server:
