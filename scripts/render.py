@@ -12,11 +12,11 @@ import random
 import re
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from email import contentmanager, generator, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +212,7 @@ class Renderer:
             self.sender = address(name or "Huifang", addr)
         except ValueError as exc:
             raise ConfigError(f"mail.from: {exc}") from None
-        self._from_line = _header("From", self.sender)[0]
+        self._from_line: bytes | None = None  # folded at the first message, as EmailMessage would fold it there
 
     def _template(self, env: jinja2.Environment, name: str) -> tuple[jinja2.Template, Any]:
         """The single-set template, else the language's own file (zh-TW/zh-HK: zh-CN's, converted)."""
@@ -291,8 +291,8 @@ class Renderer:
         if message.attachments or _ENCODE_TEXT is None or _BOUNDARY_FORMAT is None:
             mail = self.email(message, now)
             body = mail.get_body(("html",))
-            return Built(mail.as_bytes(policy=policy.SMTP), str(mail["X-Huifang-Kind"]), str(mail["Subject"]), str(mail["Message-ID"]),
-                         str(mail["To"]), body.get_content() if body is not None else None)
+            return Built(mail.as_bytes(policy=policy.SMTP), str(mail["X-Huifang-Kind"]), str(mail["Subject"]),
+                         str(mail["Message-ID"]), str(mail["To"]), body.get_content() if body is not None else None)
         subject, text, html = self.parts(message)
         subject_line, subject = _header("Subject", header_text(subject))
         to_line, to = _header("To", self.recipient(message))
@@ -307,6 +307,8 @@ class Renderer:
         ]
         boundary = _boundary(b"\r\n".join(parts))
         kind_line, kind = self._header("X-Huifang-Kind", message.kind)
+        if self._from_line is None:
+            self._from_line = _header("From", self.sender)[0]
         raw = b"".join([
             subject_line, self._from_line, to_line, self._line("Date", format_datetime(now)), id_line,
             kind_line, self._line("MIME-Version", "1.0"),
