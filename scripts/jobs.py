@@ -9,7 +9,6 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from email import policy
 from typing import Any, Callable, Collection, Mapping, Protocol, Sequence
 
 from .channels.settings import is_channel_recipient
@@ -17,7 +16,7 @@ from .check import CheckResult, run_check
 from .config import Config
 from .errors import ConfigError, StateError
 from .ledger import Ledger
-from .mailer import DeliveryError, OutboxMeta, OutboxSender, outbox_meta, PermanentError, SmtpSender, TransientError
+from .mailer import DeliveryError, OutboxMeta, OutboxSender, PermanentError, SmtpSender, TransientError
 from .messages import Message, build_digests, build_escalations, build_reminders
 from .render import Renderer, check_headers, domain_of, one_line, valid_address
 from .workcal import WorkCalendar
@@ -198,8 +197,8 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
                 continue
         if refusal is None:
             try:
-                mail = renderer.email(message, now)
-                raw = check_headers(mail.as_bytes(policy=policy.SMTP))
+                built = renderer.build(message, now)
+                raw = check_headers(built.raw)
             except ValueError as exc:
                 refusal = str(exc)
         if refusal is not None:  # report it, send the others
@@ -211,9 +210,10 @@ def deliver(messages: Sequence[Message], renderer: Renderer, ledger: Ledger | No
             continue
         if ledger is not None:
             ledger.record_pending(key=message.key, kind=message.kind, recipient=recipient, period=message.period,
-                                  subject=str(mail["Subject"]), message_id=str(mail["Message-ID"]), raw=raw,
+                                  subject=built.subject, message_id=built.message_id, raw=raw,
                                   items=message.items, now=now)
-        attempt(raw, message.key, recipient, outbox_meta(mail) if wants_meta else None)
+        meta = OutboxMeta(built.kind, built.message_id, built.to, built.subject, built.html) if wants_meta else None
+        attempt(raw, message.key, recipient, meta)
     return report
 
 

@@ -245,6 +245,10 @@ def _header(mail: Message, name: str) -> str:
         return "(unreadable header)"
 
 
+# json.dumps(e, ensure_ascii=False) builds a new encoder at each call: one for every line of the list.
+_ENTRY = json.JSONEncoder(ensure_ascii=False)
+
+
 class OutboxSender:
     """Writes each message as an .eml file plus an .html preview, and an index.html listing them all.
 
@@ -325,8 +329,7 @@ class OutboxSender:
             link = f'<a href="{html.escape(preview)}">{subject}</a>' if preview in names else subject
             rows.append(f"<tr><td>{html.escape(entry['kind'])}</td><td>{html.escape(entry['to'])}</td>"
                         f"<td>{link}</td><td><a href=\"{html.escape(entry['stem'] + '.eml')}\">.eml</a></td></tr>")
-        write_private(self.folder / self.INDEX,
-                      "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries).encode("utf-8"))
+        write_private(self.folder / self.INDEX, "".join(_ENTRY.encode(e) + "\n" for e in entries).encode("utf-8"))
         from .i18n import translation  # noqa: PLC0415
 
         _ = translation(self.language, "cli").gettext
