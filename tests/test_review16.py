@@ -252,3 +252,78 @@ def test_a_tag_longer_than_the_chunk_is_measured(tmp_path, monkeypatch, body, he
     monkeypatch.setattr(xlsx_scan, "CHUNK", 1024)
     scan = scan_sheet(io.BytesIO(head + body + TAIL), max_cells=10**18)
     assert scan.span == "A1:Z30"
+
+
+# --- 2. excel.py: rows read with iter_rows keep their numbers, values and error texts -----------------
+
+ERRORS = {(6, 4): "#N/A", (8, 4): "#DIV/0!", (8, 5): "#N/A", (9, 6): "#N/A", (12, 3): "#REF!"}
+
+
+@pytest.fixture(scope="module")
+def off_a1_books(tmp_path_factory):
+    """One table at C5 with error cells, a hidden row, a merged cell and an empty row, saved by LibreOffice as
+    .xlsx, .ods and .xls (LibreOffice computes the formulas' cached values)."""
+    import openpyxl
+
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is not installed")
+    folder = tmp_path_factory.mktemp("offa1")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["C5"], ws["D5"], ws["E5"] = "name", "due", "x"
+    ws["C6"], ws["D6"], ws["E6"] = "a", "=NA()", 3
+    ws["C8"], ws["D8"], ws["E8"] = "b", "=1/0", "=NA()"
+    ws["F9"] = "=NA()"
+    ws["C10"] = "merged"
+    ws.merge_cells("C10:D10")
+    ws["C12"] = "=INDIRECT(\"ZZZ0\")"
+    ws["E12"] = ""
+    ws.row_dimensions[6].hidden = True
+    source = folder / "src.xlsx"
+    wb.save(source)
+    books = {}
+    for ext in ("xlsx", "ods", "xls"):
+        out = folder / ext
+        subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{folder}/lo", "--convert-to", ext,
+                        "--outdir", str(out), str(source)], capture_output=True, timeout=120, check=True)
+        books[ext] = out / f"src.{ext}"
+    return books
+
+
+@pytest.mark.parametrize("ext", ["xlsx", "ods", "xls"])
+def test_a_table_off_a1_reads_with_its_row_numbers_values_and_errors(off_a1_books, ext):
+    path = off_a1_books[ext]
+    sheet = calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("S")
+    full = sheet.to_python(skip_empty_area=False)
+    (r0, c0), _ = sheet.start, sheet.end
+    for (r, c), text in ERRORS.items():
+        if full[r - 1][c - 1] == "":
+            full[r - 1][c - 1] = text
+    grid = read_workbook(path).sheets[0].read()
+    rows = list(grid.rows)
+    assert grid.first_col == c0 == 2
+    assert rows == [(n, full[n - 1][c0:]) for n in range(r0 + 1, len(full) + 1)]
+    assert rows[0] == (5, ["name", "due", "x", ""]) and rows[1][1][1] == "#N/A" and rows[3][1][:3] == ["b", "#DIV/0!", "#N/A"]
+
+
+@pytest.mark.parametrize("body, first_col, rows", [
+    # the first non-empty cell holds an empty string: calamine starts there
+    (b'<row r="2"><c r="B2" t="inlineStr"><is><t></t></is></c></row><row r="5"><c r="C5" t="inlineStr"><is><t>name</t>'
+     b'</is></c><c r="D5" t="e"><v>#N/A</v></c></row>', 1,
+     [(2, ["", "", ""]), (3, ["", "", ""]), (4, ["", "", ""]), (5, ["", "name", "#N/A"])]),
+    (b'<row r="3"><c r="D3" t="e"><v>#N/A</v></c></row>', 3, [(3, ["#N/A"])]),  # only an error cell
+    (b'<row r="3"><c r="A3" t="e"><v>#REF!</v></c></row><row r="5">' + cell("C5") + b"</row>", 0,
+     [(3, ["#REF!", "", ""]), (4, ["", "", ""]), (5, ["", "", 1.0])]),
+    (b"", 0, []),
+    (b'<row r="3"><c r="D3" s="1"/></row>', 0, []),  # formatting only: nothing to read
+    (b'<row r="1"><c r="A1" t="e"><v>#N/A</v></c>' + cell("B1") + b"</row>", 0, [(1, ["#N/A", 1.0])]),
+    (b'<row><c t="e"><v>#N/A</v></c><c><v>2</v></c></row><row><c/><c t="e"><v>#DIV/0!</v></c></row>', 0,
+     [(1, ["#N/A", 2.0]), (2, ["", "#DIV/0!"])]),  # cells and rows without r
+    (b'<row r="7"><c r="c7"><v>1</v></c><c r="d7" t="e"><v>#N/A</v></c></row>', 2, [(7, [1.0, "#N/A"])]),  # lower case
+    (b'<row r="4"><c r="B4" t="str"><v></v></c><c r="C4" t="e"><v>#NAME?</v></c></row>', 1, [(4, ["", "#NAME?"])]),
+])
+def test_hand_written_sheets_read_as_calamine_places_them(tmp_path, body, first_col, rows):
+    path = write_xlsx(tmp_path / "s.xlsx", {"S": body})
+    grid = read_workbook(path).sheets[0].read()
+    assert (grid.first_col, list(grid.rows)) == (first_col, rows)
