@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import itertools
 import json
+import os
 import random
 import re
 import shutil
@@ -415,3 +416,144 @@ def test_deadlines_an_hour_apart_across_the_fall_back_keep_their_offsets():
     findings = [_finding(1, due=first), _finding(2, due=first.replace(fold=1))]
     got = [f["due"] for f in json.loads(render_json(_result(findings)))["findings"]]
     assert got == [f.to_json()["due"] for f in findings] == ["2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00"]
+
+
+# --- 4. check --jobs: workers that validate find exactly what one process finds -----------------------
+
+def _staff_sheet(*people):
+    return [["姓名", "邮箱", "角色", "在职"]] + [[n, f"u{i}@example.com", "销售顾问", active] for i, (n, active) in enumerate(people)]
+
+
+def _visit(name, phone):
+    from tests.helpers import visitor
+
+    return visitor(登记时间=dt.datetime(2026, 11, 20, 10), 来访方式="来店", 客户姓名="陈先生", 联系电话=phone, 信息来源="网络",
+                   销售顾问=name, 是否建卡="是")
+
+
+def _complaint(number, phone, owner, day):
+    from tests.helpers import complaint
+
+    return complaint(投诉编号=number, 受理时间=dt.datetime(2026, 11, day, 10), 投诉渠道="电话", 客户姓名="陈先生", 联系电话=phone,
+                     投诉内容="等太久", 责任人=owner, 处理状态="处理中")
+
+
+def _scenario(tmp_path: Path, name: str):
+    from scripts.config import parse_config
+    from tests.helpers import STAFF, VISITOR_HEADERS, write_xlsx
+
+    from tests.helpers import COMPLAINT_HEADERS
+
+    books = {
+        "名单甲.xlsx": {"员工名单": _staff_sheet(("張偉", "是"), ("王芳", "否"))},
+        "店1.xlsx": {"来店登记": [VISITOR_HEADERS, _visit("张伟", 13800000001), _visit("王芳", 13800000002),
+                                 _visit("孙磊", 13800000003)]},
+        "店2.xlsx": {"来店登记": [VISITOR_HEADERS, _visit("劉洋", 13800000004), _visit("周杰", 13800000005)],
+                    "员工": _staff_sheet(("刘洋", "是"))},
+        "客服.xlsx": {"投诉": [COMPLAINT_HEADERS, _complaint("T1", 13900000001, "趙敏", 10), _complaint("T1", 13900000001, "赵敏", 20),
+                               _complaint("T2", 13900000002, "钱七", 21)]},
+        "名单乙.xlsx": {"员工名单": _staff_sheet(("钱七", "否"))},
+    }
+    sources = []
+    for book, sheets in books.items():
+        write_xlsx(tmp_path / book, sheets)
+        sources.append({"name": book, "path": book})
+    document = {"sources": sources}
+    if name in ("config-staff", "csv-and-unreadable"):
+        document["staff"] = [dict(s) for s in STAFF]
+    if name == "csv-and-unreadable":
+        import csv
+
+        with (tmp_path / "店3.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(VISITOR_HEADERS)
+            writer.writerow(["2026-11-20 10:00", "来店", "陈先生", "13800000009", "", "网络", "", "", "孫磊", "是", "", "", "", ""])
+        (tmp_path / "坏.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+        sources += [{"name": "店3.csv", "path": "店3.csv"}, {"name": "坏.xlsx", "path": "坏.xlsx"},
+                    {"name": "无.xlsx", "path": "无.xlsx"}]
+    if name == "only-sheets-no-staff-anywhere":
+        sources = [s for s in sources if not s["name"].startswith("名单")]
+        for s in sources:
+            if s["name"] == "店2.xlsx":
+                write_xlsx(tmp_path / "店2.xlsx", {"来店登记": books["店2.xlsx"]["来店登记"]})
+    document["sources"] = sources
+    return parse_config(document, tmp_path / "huifang.yaml", tmp_path)
+
+
+def _same_run(one, lean):
+    assert lean.findings == one.findings
+    assert [(r.name, r.error) for r in lean.sources] == [(r.name, r.error) for r in one.sources]
+    assert lean.notices == one.notices
+    assert lean.staff.names() == one.staff.names()
+
+
+@pytest.mark.parametrize("name", ["sheets-only", "config-staff", "csv-and-unreadable", "only-sheets-no-staff-anywhere"])
+def test_lean_workers_find_what_one_process_finds(tmp_path, monkeypatch, name):
+    from scripts import check
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
+    config = _scenario(tmp_path, name)
+    one = check.run_check(config, NOW)
+    rules = {f.rule for f in one.findings}
+    assert {"duplicate_id", "repeat_complainant"} <= rules  # the attack reaches the rules it means to
+    if name != "only-sheets-no-staff-anywhere":
+        unknown = sorted((f.source, f.row) for f in one.findings if f.rule == "unknown_staff")
+        assert unknown and ("店1.xlsx", 4) in unknown  # 孙磊 is nobody's
+        assert not any(f.rule == "unknown_staff" and f.source == "店1.xlsx" and f.row in (2, 3) for f in one.findings)
+    _same_run(one, check.run_check(config, NOW, jobs=2, keep_records=False))
+    _same_run(one, check.run_check(config, NOW, jobs=3, keep_records=True))
+
+
+def test_lean_workers_on_the_demo(monkeypatch):
+    from scripts import check
+    from scripts.config import load_config
+    from scripts.demo import DEMO_CONFIG
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
+    config = load_config(DEMO_CONFIG)
+    one = check.run_check(config, NOW)
+    assert len(one.findings) > 20
+    _same_run(one, check.run_check(config, NOW, jobs=2, keep_records=False))
+
+
+def test_a_staff_list_in_the_config_and_a_sheet_marking_one_of_them_inactive(tmp_path, monkeypatch):
+    # the sheet names 张伟 (in the config) as no longer employed: the directory keeps the config's entry
+    from scripts import check
+    from scripts.config import parse_config
+    from tests.helpers import STAFF, VISITOR_HEADERS, write_xlsx
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
+    write_xlsx(tmp_path / "名单.xlsx", {"员工名单": _staff_sheet(("張偉", "否"), ("刘洋", "是"))})
+    write_xlsx(tmp_path / "店.xlsx", {"来店登记": [VISITOR_HEADERS, _visit("张伟", 1), _visit("劉洋", 2), _visit("孙磊", 3)]})
+    write_xlsx(tmp_path / "店b.xlsx", {"来店登记": [VISITOR_HEADERS, _visit("王芳", 4), _visit("刘 洋", 5)]})
+    config = parse_config({"sources": [{"name": n, "path": n} for n in ("店.xlsx", "名单.xlsx", "店b.xlsx")],
+                           "staff": [dict(s) for s in STAFF]}, tmp_path / "huifang.yaml", tmp_path)
+    one = check.run_check(config, NOW)
+    assert [(f.source, f.row) for f in one.findings if f.rule == "unknown_staff"][:1] == [("店.xlsx", 4)]
+    _same_run(one, check.run_check(config, NOW, jobs=2, keep_records=False))
+
+
+@_bug("a book read again (no staff list in the config) that has changed since the worker read it — being saved, "
+      "now unreadable — gives another number of tables; `checked[first:first + count] = redone` then resizes `checked`: the "
+      "next book's `checked[i]` raises IndexError (the whole check fails) or, when no later book is read again, "
+      "zip(tables, due, checked) drops the last tables' findings and deadlines. "
+      "Fix: when len(redone) != count keep the worker's result for that book (or validate its tables with `again` "
+      "from the staff names the worker sent back), never resize `checked`")
+def test_a_book_that_changes_before_it_is_read_again_costs_no_other_books_findings(tmp_path, monkeypatch):
+    from scripts import check
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
+    config = _scenario(tmp_path, "sheets-only")
+    one = check.run_check(config, NOW)
+    real = check._read_source
+    main = os.getpid()
+
+    def saving_meanwhile(source, *args, **kwargs):
+        if source.name == "店1.xlsx" and os.getpid() == main:  # the read again, not the worker's (a fork inherits this)
+            (tmp_path / "店1.xlsx").write_bytes(b"PK\x03\x04 half written")
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(check, "_read_source", saving_meanwhile)
+    lean = check.run_check(config, NOW, jobs=2, keep_records=False)
+    others = [f for f in one.findings if f.source != "店1.xlsx"]
+    assert [f for f in lean.findings if f.source != "店1.xlsx"] == others
