@@ -580,3 +580,30 @@ def test_a_book_that_changes_before_it_is_read_again_costs_no_other_books_findin
     lean = check.run_check(config, NOW, jobs=2, keep_records=False)
     others = [f for f in one.findings if f.source != "店1.xlsx"]
     assert [f for f in lean.findings if f.source != "店1.xlsx"] == others
+
+
+@pytest.mark.parametrize("name", ["sheets-only", "csv-and-unreadable"])
+def test_what_check_prints_and_writes_is_the_same_with_lean_workers(tmp_path, monkeypatch, name):
+    # `run.py check` hands the lean result to render_json / render_text / the findings workbook / sheet_hints
+    import openpyxl
+
+    from scripts import check
+    from scripts.findings_book import write_findings_workbook
+    from scripts.init import sheet_hints
+    from scripts.output import render_json, render_text
+    from scripts.schema import load_schemas
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
+    config = _scenario(tmp_path, name)
+    schemas = load_schemas(*config.schema_dirs)
+    runs = [check.run_check(config, NOW, schemas=schemas),
+            check.run_check(config, NOW, schemas=schemas, jobs=2, keep_records=False)]
+    texts, books = [], []
+    for i, result in enumerate(runs):
+        hints = sheet_hints(config, result, schemas)
+        texts.append((render_json(result, "c.yaml", hints), render_text(result, verbose=True, hints=hints)))
+        path = write_findings_workbook(result, tmp_path / f"out{i}.xlsx", NOW, relative_links=True)
+        wb = openpyxl.load_workbook(path)
+        books.append([[list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets])
+    assert texts[0] == texts[1]
+    assert books[0] == books[1]
