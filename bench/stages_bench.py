@@ -11,7 +11,6 @@ rows, building typed records, deadlines, validation and the JSON text.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import sys
 import time

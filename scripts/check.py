@@ -181,7 +181,8 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
         for source, overrides, first, count in spans:
             if any(checked[i] is not None and checked[i].names - names for i in range(first, first + count)):
                 redone = _read_source(source, schemas, now, overrides, config, calendar=calendar, lean=again)[5]
-                checked[first:first + count] = redone
+                if redone is not None and len(redone) == count:  # else the book changed meanwhile: the worker's stands
+                    checked[first:first + count] = redone
     rules = Rules(staff=names, quiet_hours=config.quiet_hours)
     findings: list[Finding] = []
     for table, deadlines, done in zip(tables, due, checked):

@@ -83,9 +83,10 @@ def _findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
     for item in out:
         due = item["due"]
         if due is not None:
-            text = iso.get(due)
+            key = (due, due.utcoffset())  # equal instants, two offsets on a fall-back night: two texts
+            text = iso.get(key)
             if text is None:
-                text = iso[due] = due.isoformat()
+                text = iso[key] = due.isoformat()
             item["due"] = text
     return out
 
@@ -152,16 +153,23 @@ def _findings_text(findings: list[Finding]) -> str:
     columns = []
     for i, field in enumerate(_JSON_FIELDS):
         column = list(map(field, findings))
+        kinds = set(map(type, column))
+        if i == _DUE:  # keyed with the offset: equal instants on a fall-back night are written apart
+            keys = [(v, v.utcoffset()) if v is not None else None for v in column]
+            memo = {k: "null" if k is None else _encode_text(k[0].isoformat()) for k in set(keys)}
+            columns.append(map(memo.__getitem__, keys))
+            continue
+        if kinds == {int}:
+            columns.append(map(int.__repr__, column))
+            continue
+        if not kinds <= _TEXTS:  # True, 1 and 1.0 are one key of a memo: each value on its own
+            columns.append(map(_encode_value, column))
+            continue
         distinct = set(column)
-        if len(distinct) * 4 > len(column):  # mostly distinct: cell references, row numbers, messages
-            kinds = set(map(type, distinct))
-            if kinds == {str} and not _needs_cleaning(distinct):
-                columns.append(map(_encode_text, column))
-                continue
-            if kinds == {int}:
-                columns.append(map(int.__repr__, column))
-                continue
-        memo = {v: _encode_value(v, due=i == _DUE) for v in distinct}
+        if len(distinct) * 4 > len(column) and kinds == {str} and not _needs_cleaning(distinct):
+            columns.append(map(_encode_text, column))  # mostly distinct: cell references, messages
+            continue
+        memo = {v: _encode_value(v) for v in distinct}
         columns.append(map(memo.__getitem__, column))
     return "[" + ",".join(map(_ROW_TEMPLATE.__mod__, zip(*columns))) + "]"
 
@@ -170,11 +178,12 @@ def _needs_cleaning(texts: set[str]) -> bool:
     return max(map(len, texts)) > _JSON_CLIP or _UNSAFE.search(" ".join(texts)) is not None
 
 
-def _encode_value(value: Any, *, due: bool) -> str:
+_TEXTS = frozenset((str, type(None)))
+
+
+def _encode_value(value: Any) -> str:
     if value is None:
         return "null"
-    if due:
-        return _encode_text(value.isoformat())
     if type(value) is str:
         return _encode_text(clean(value, _JSON_CLIP))
     return json.dumps(value, ensure_ascii=False)

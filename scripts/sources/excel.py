@@ -25,7 +25,7 @@ from ..errors import SourceError
 from . import Grid, Row, Sheet, Workbook
 from .guard import Retryable, check_cfb, check_zip, sniff
 from .xls_scan import TooManySheets, XlsTooLarge, scan_xls, workbook_stream
-from .xlsx_scan import MAX_CELLS, SheetScan, TooLarge, scan_sheet, worksheet_parts
+from .xlsx_scan import MAX_CELLS, SheetScan, TooLarge, Unreadable, scan_sheet, worksheet_parts
 
 EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".et", ".ett", ".xlt", ".xltx")
 OPENPYXL_FALLBACK = (".xlsx", ".xlsm", ".xltx")
@@ -135,6 +135,9 @@ def _measure_zip(path: Path, name: str) -> dict[str, SheetScan]:
                         measured[title] = scan_sheet(stream)
                 except TooLarge as exc:
                     raise _too_large(name, title, exc.scan) from exc
+                except Unreadable as exc:
+                    raise SourceError(name, f"sheet {title!r} holds {exc}, which no spreadsheet program writes: "
+                                            "open it in Excel or WPS and save it again as .xlsx") from exc
             return measured
     except (zipfile.BadZipFile, EOFError, zlib.error, KeyError) as exc:
         raise Retryable(name, "the file is incomplete or corrupt (is it still being saved?)") from exc

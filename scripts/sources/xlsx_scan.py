@@ -16,7 +16,6 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import IO
 
 MAX_CELLS = 10_000_000  # ~450 MB for calamine's grid of an empty box; a 100k-row log of 20 columns is 2M
@@ -30,15 +29,17 @@ CHUNK = 8 * 1024 * 1024
 # skips it, and dragged formatting must not count). calamine takes any number of letters, either case,
 # and any number of digits, so the pattern does too. A `>` or `/` inside an attribute value can only
 # make a cell count that should not: the box errs on the large side.
-_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*(?<!/)>')  # without letters or digits calamine refuses it
+_ATTRS = rb"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # the rest of a tag: a quoted value may hold > or />
+_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"' + _ATTRS + rb"(?<!/)>")  # without letters or digits calamine refuses it
 # Exact path (cells without `r`, namespace prefixes, `r` not first): one token at a time.
 _TOKEN = re.compile(rb"""<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
-_ATTR_R = re.compile(rb'\br\s*=\s*["\']([A-Za-z]*)(\d*)["\']')
+_ATTR_R = re.compile(rb'(?<![\w:.-])r\s*=\s*["\']([A-Za-z]*)(\d*)["\']')  # not x:r (calamine takes the last r)
 _ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
 _ERROR_CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"[^>]*?\bt=["\']e["\'][^>]*>(.*?)</(?:[\w.-]+:)?c>', re.S)
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 _CHILD = re.compile(rb"\s*<(?!/)")
-_UNUSUAL = re.compile(rb'<c(?! r=")')  # a cell without r first (or <col..., <color... in rich text)
+# A cell tag without a lettered r first (or <color... in rich text): the chunk goes through the exact path.
+_UNUSUAL = re.compile(rb'<c(?! r="[A-Za-z])')
 
 
 class TooLarge(Exception):
@@ -144,9 +145,17 @@ def scan_sheet(stream: IO[bytes], max_cells: int | None = None) -> SheetScan:
     while True:
         chunk = stream.read(CHUNK)
         data = tail + chunk
+        pending = b""
+        if _MARKUP_START.search(data) is not None:  # comments, CDATA and processing instructions hold no cells
+            data, pending = _without_markup(data, final=not chunk)
         if chunk:
             cut = _last_tag(data)
-            data, tail = data[:cut], data[cut:]
+            if cut == 0 and not pending:  # one tag longer than the chunk so far: read on
+                if len(data) > MAX_TAG:
+                    raise Unreadable(f"a tag longer than {MAX_TAG // 1024**2} MB")
+                tail = data
+                continue
+            data, tail = data[:cut], data[cut:] + pending
         if not state[2]:
             start = _SHEET_DATA.search(data)
             if start is None:
@@ -186,7 +195,8 @@ def _sheet_data_end(data: bytes) -> int | None:
 
 
 def _last_tag(data: bytes) -> int:
-    """Where to cut a chunk: before its last cell or row tag, so a cell and its value stay together."""
+    """Where to cut a chunk: before its last cell or row tag, so a cell and its value stay together
+    (0: the chunk is one unfinished tag so far)."""
     window = max(0, len(data) - 65536)
     last = None
     for last in re.finditer(rb"<(?:[A-Za-z_][\w.-]*:)?(?:c|/?row)[\s>/]", data[window:]):
@@ -194,7 +204,30 @@ def _last_tag(data: bytes) -> int:
     if last is not None and window + last.start() > 0:
         return window + last.start()
     cut = data.rfind(b"<")
-    return cut if cut > 0 else len(data)
+    return cut if cut >= 0 else len(data)
+
+
+MAX_TAG = 64 * 1024**2  # one tag (or comment) longer than this is no sheet a spreadsheet program saved
+_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
+_MARKUP_START = re.compile(rb"<(?:!--|!\[CDATA\[|\?)")
+
+
+class Unreadable(Exception):
+    """The part is no worksheet a spreadsheet program writes (the reason says why)."""
+
+
+def _without_markup(data: bytes, final: bool) -> tuple[bytes, bytes]:
+    """The data without its comments, CDATA sections and processing instructions (calamine reads no cell
+    or row in them), and an unfinished one at the end, kept for the next chunk."""
+    data = _MARKUP.sub(b"", data)
+    start = _MARKUP_START.search(data)
+    if start is None:
+        return data, b""
+    if final:
+        return data[:start.start()], b""
+    if len(data) - start.start() > MAX_TAG:
+        raise Unreadable(f"a comment longer than {MAX_TAG // 1024**2} MB")
+    return data[:start.start()], data[start.start():]
 
 
 def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
@@ -204,20 +237,11 @@ def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
     if last < 0 or _UNUSUAL.search(data) is not None or b":c" in data:
         _scan_exact(data, scan, state)
         return
+    if not _grow_to_fit(data, scan):  # a reference spelt unusually somewhere: read tag by tag
+        _scan_exact(data, scan, state)
+        return
     scan.tags += data.count(b"</c>")  # cells with content: formatting-only ones close themselves
-    if not _grow_to_fit(data, scan):
-        found = _CELL.findall(data)
-        if found:
-            numbers = list(map(int, map(itemgetter(1), found)))
-            widths = sorted(map(column_number, set(map(itemgetter(0), found))))
-            scan.add(min(numbers), widths[0])
-            scan.add(max(numbers), widths[-1])
-    ref = _ATTR_R.search(data, last)
-    assert ref is not None
-    state[0], state[1] = int(ref.group(2)) - 1, column_number(ref.group(1))
-    ended = data.count(b"</row>", last)
-    if ended:
-        state[0], state[1] = state[0] + ended, 0
+    _scan_exact(data[last:], scan, state)  # the last cell again, and the row tags after it: where the next chunk starts
     if b't="e"' in data or b"t='e'" in data:
         for letters, digits, body in _ERROR_CELL.findall(data):
             value = _VALUE.search(body)
@@ -253,25 +277,27 @@ def _grow_to_fit(data: bytes, scan: SheetScan) -> bool:
         outside = _outside(scan.first_row, scan.last_row, scan.first_col, scan.last_col).search(data, position)
         if outside is None:
             return True
-        if outside.group(3):
+        if outside.group(4) is not None:
             return False
-        scan.add(int(outside.group(2)), column_number(outside.group(1)))
+        scan.add(int(outside.group(3)), column_number(outside.group(2)))
         position = outside.end()
     return False
 
 
 @functools.lru_cache(maxsize=256)
 def _outside(first_row: int, last_row: int, first_col: int, last_col: int) -> re.Pattern[bytes]:
-    """A value cell whose reference lies outside the box, or a reference spelt unusually.
+    """A value cell with a reference outside the box, or a reference spelt unusually.
 
-    Groups: 1-2 letters and digits of a value cell outside the box (upper-case letters, no leading
-    zeros); 3 a reference in lower case or with leading zeros (the caller then reads every reference).
-    Formatting-only cells (``<c r="X9" s="1"/>``) outside the box match neither.
+    Every ``r`` attribute is looked at, not only the one a cell tag starts with: calamine places a cell
+    by its last ``r`` (a second one, or one after a prefixed ``x:r``, would otherwise go unmeasured).
+    Row tags (``r="7"``, digits only) are passed over. Groups: 2-3 letters and digits of a value cell
+    outside the box (upper-case letters, no leading zeros); 4 a reference spelt otherwise (the caller
+    then reads tag by tag). Formatting-only cells (``<c r="X9" s="1"/>``) outside the box match neither.
     """
     letters = in_range(column_letters(first_col), column_letters(last_col), _LETTERS)
     digits = in_range(str(first_row), str(last_row), _DIGITS)
-    return re.compile(f'<c r="(?!(?:{letters})(?:{digits})")'
-                      f'(?:([A-Z]+)([1-9]\\d*)"[^>]*(?<!/)>|([A-Z]*[a-z]|[A-Za-z]+0))'.encode())
+    return re.compile(rb"""r\s*=\s*(["'])(?!(?:""" + f"{letters})(?:{digits})".encode() + rb"""\1|\d+\1)"""
+                      rb"""(?:([A-Z]+)([1-9]\d*)\1""" + _ATTRS + rb"""(?<!/)>|([A-Za-z]*[^A-Z"'\d]|[A-Za-z]+0|[A-Za-z]*\1))""")
 
 
 _DIGITS = "0123456789"
@@ -326,6 +352,13 @@ def _same_length(a: str, b: str, alphabet: str) -> str:
     return "|".join(parts)
 
 
+def _last_r(attrs: bytes) -> re.Match[bytes] | None:
+    last = None
+    for last in _ATTR_R.finditer(attrs):
+        pass
+    return last
+
+
 def _scan_exact(data: bytes, scan: SheetScan, state: list[int]) -> None:
     """The way calamine places cells: by `r` when present, else after the previous cell of the row."""
     for match in _TOKEN.finditer(data):
@@ -334,7 +367,7 @@ def _scan_exact(data: bytes, scan: SheetScan, state: list[int]) -> None:
             if closing:
                 state[0], state[1] = state[0] + 1, 0
                 continue
-            ref = _ATTR_R.search(attrs)
+            ref = _last_r(attrs)
             if ref and ref.group(2):
                 state[0] = int(ref.group(2)) - 1
             if empty:  # <row r="5"/> holds no cells
@@ -342,7 +375,7 @@ def _scan_exact(data: bytes, scan: SheetScan, state: list[int]) -> None:
             continue
         if closing:
             continue
-        ref = _ATTR_R.search(attrs)
+        ref = _last_r(attrs)
         if ref and ref.group(1) and ref.group(2):
             row, col = int(ref.group(2)), column_number(ref.group(1))
         else:
