@@ -69,7 +69,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from .check import run_check  # noqa: PLC0415
-    from .init import sheet_hints  # noqa: PLC0415
     from .output import render_json, render_text  # noqa: PLC0415
     from .schema import load_schemas  # noqa: PLC0415
 
@@ -87,7 +86,12 @@ def _check(args: argparse.Namespace) -> int:
         path = write_findings_workbook(result, Path(args.output), now, reader=args.reader, relative_links=True)
         print(translation(language, "cli").gettext("findings written to {path}").format(path=path))
         return result.exit_code
-    hints = sheet_hints(config, result, schemas)
+    hints = {}
+    if any(sheet.table is None for report in result.sources for sheet in report.sheets) or any(
+            f.rule == "missing_column" for f in result.findings):  # only then is there something to hint at
+        from .init import sheet_hints  # noqa: PLC0415
+
+        hints = sheet_hints(config, result, schemas)
     used = str(config.path) if config.path else None
     if args.format == "json":
         out = render_json(result, used, hints, indent=args.indent)

@@ -583,3 +583,21 @@ def test_a_cell_reference_without_letters_or_digits_sends_the_chunk_tag_by_tag(r
     exact = xlsx_scan.SheetScan()
     xlsx_scan._scan_exact(body, exact, [0, 0, 1])
     assert fast.span == exact.span
+
+
+@pytest.mark.parametrize("written", ["来店 &amp; 回访", "A&lt;B&gt;&quot;C&quot;&apos;D&apos;", "表&#38;单", "x&#x4E00;y",
+                                     "&amp;amp;", "&#0;"])
+def test_sheet_titles_are_unescaped_as_xml_reads_them(tmp_path, written):
+    # worksheet_parts maps titles to parts with its own entity decoding (no html import at start-up):
+    # every title must come out as calamine names the sheet, or a sheet would go unmeasured.
+    import zipfile as zf
+
+    from scripts.sources.xlsx_scan import worksheet_parts
+
+    path = write_xlsx(tmp_path / "t.xlsx", {written: A1})
+    try:
+        names = calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+    except calamine.CalamineError:
+        pytest.skip("calamine refuses the title")
+    with zf.ZipFile(path) as archive:
+        assert list(worksheet_parts(archive)) == names
