@@ -29,7 +29,8 @@ CHUNK = 8 * 1024 * 1024
 # skips it, and dragged formatting must not count). calamine takes any number of letters, either case,
 # and any number of digits, so the pattern does too. A `>` or `/` inside an attribute value can only
 # make a cell count that should not: the box errs on the large side.
-_ATTRS = rb"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # the rest of a tag: a quoted value may hold > or />
+# The rest of a tag, possessive (no backtracking at each formatting-only cell): a quoted value may hold > or />.
+_ATTRS = rb"""[^>"']*+(?:(?:"[^"]*+"|'[^']*+')[^>"']*+)*+"""
 _CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"' + _ATTRS + rb"(?<!/)>")  # without letters or digits calamine refuses it
 # Exact path (cells without `r`, namespace prefixes, `r` not first): one token at a time.
 _TOKEN = re.compile(rb"""<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s>/])((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
@@ -40,6 +41,7 @@ _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})<")
 _CHILD = re.compile(rb"\s*<(?!/)")
 # A cell tag without a lettered r first (or <color... in rich text): the chunk goes through the exact path.
 _UNUSUAL = re.compile(rb'<c(?! r="[A-Za-z])')
+_ODD_R = re.compile(rb"r(?:\s+=|=\s|=')")  # an r attribute with spaces or single quotes (or such text)
 
 
 class TooLarge(Exception):
@@ -244,7 +246,7 @@ def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
     # Inside sheetData only cells start with "<c"; any other spelling (no r, r not first, a prefix) goes
     # through the exact path.
     last = data.rfind(b'<c r="')
-    if last < 0 or _UNUSUAL.search(data) is not None or b":c" in data:
+    if last < 0 or _UNUSUAL.search(data) is not None or b":c" in data or _ODD_R.search(data) is not None:
         _scan_exact(data, scan, state)
         return
     if not _grow_to_fit(data, scan):  # a reference spelt unusually somewhere: read tag by tag
@@ -276,10 +278,8 @@ def _grow_to_fit(data: bytes, scan: SheetScan) -> bool:
     if first is None:
         return True
     scan.add(int(first.group(2)), column_number(first.group(1)))
-    tail = max(0, len(data) - 65536)
-    last = None
-    for last in _CELL.finditer(data, tail):
-        pass
+    closing = data.rfind(b"</c>")  # the chunk's last value cell, however much formatting follows it
+    last = _CELL.match(data, data.rfind(b'<c r="', 0, closing)) if closing > 0 else None
     if last is not None:
         scan.add(int(last.group(2)), column_number(last.group(1)))
     position = 0
@@ -287,9 +287,9 @@ def _grow_to_fit(data: bytes, scan: SheetScan) -> bool:
         outside = _outside(scan.first_row, scan.last_row, scan.first_col, scan.last_col).search(data, position)
         if outside is None:
             return True
-        if outside.group(4) is not None:
+        if outside.group(3) is not None:
             return False
-        scan.add(int(outside.group(3)), column_number(outside.group(2)))
+        scan.add(int(outside.group(2)), column_number(outside.group(1)))
         position = outside.end()
     return False
 
@@ -298,16 +298,17 @@ def _grow_to_fit(data: bytes, scan: SheetScan) -> bool:
 def _outside(first_row: int, last_row: int, first_col: int, last_col: int) -> re.Pattern[bytes]:
     """A value cell with a reference outside the box, or a reference spelt unusually.
 
-    Every ``r`` attribute is looked at, not only the one a cell tag starts with: calamine places a cell
-    by its last ``r`` (a second one, or one after a prefixed ``x:r``, would otherwise go unmeasured).
-    Row tags (``r="7"``, digits only) are passed over. Groups: 2-3 letters and digits of a value cell
-    outside the box (upper-case letters, no leading zeros); 4 a reference spelt otherwise (the caller
-    then reads tag by tag). Formatting-only cells (``<c r="X9" s="1"/>``) outside the box match neither.
+    Every ``r="`` attribute is looked at, not only the one a cell tag starts with: calamine places a cell
+    by its last ``r`` (a second one, or one after a prefixed ``x:r``, would otherwise go unmeasured; an
+    ``r`` spelt with spaces or single quotes sends the chunk tag by tag, see _ODD_R). Row tags (``r="7"``,
+    digits only) are passed over. Groups: 1-2 letters and digits of a value cell outside the box
+    (upper-case letters, no leading zeros); 3 a reference spelt otherwise (the caller then reads tag by
+    tag). Formatting-only cells (``<c r="X9" s="1"/>``) outside the box match neither.
     """
     letters = in_range(column_letters(first_col), column_letters(last_col), _LETTERS)
     digits = in_range(str(first_row), str(last_row), _DIGITS)
-    return re.compile(rb"""r\s*=\s*(["'])(?!(?:""" + f"{letters})(?:{digits})".encode() + rb"""\1|\d+\1)"""
-                      rb"""(?:([A-Z]+)([1-9]\d*)\1""" + _ATTRS + rb"""(?<!/)>|([A-Za-z]*[^A-Z"'\d]|[A-Za-z]+0|[A-Za-z]*\1))""")
+    return re.compile(b'r="(?!(?:' + f"{letters})(?:{digits})".encode() + b'"|\\d+")'
+                      b'(?:([A-Z]+)([1-9]\\d*)"' + _ATTRS + b'(?<!/)>|([A-Za-z]*[^A-Z"\\d]|[A-Za-z]+0|[A-Za-z]*"))')
 
 
 _DIGITS = "0123456789"
