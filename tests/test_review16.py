@@ -79,6 +79,8 @@ def _covers(outer, inner) -> bool:
     pytest.param(A1 + b'<row r="30"><c r="Z30" x="a>b"><v>1</v></c></row>', id="gt-in-attribute"),
     pytest.param(A1 + b'<row r="30"><c x:r="Z30" r="A1" xmlns:x="u"><v>1</v></c></row><row r="30">' + cell("Z30") + b"</row>",
                  id="prefixed-r-first"),
+    pytest.param(A1 + b'<row r="30"><c r="A1" r = "Z30"><v>1</v></c></row>', id="r-twice-spaced"),
+    pytest.param(A1 + b"<row r=\"30\"><c r=\"A1\" r='Z30'><v>1</v></c></row>", id="r-twice-single-quoted"),
     pytest.param(A1 + b'<row r="30"><c r="A1" r="Z30"><v>1</v></c></row>', id="r-twice"),
     pytest.param(A1 + b'<row r="30"><c x:r="A1" r="Z30" xmlns:x="u"><v>1</v></c></row>', id="prefixed-r-then-r"),
     pytest.param(A1 + b'<row r="30"><c r="Z30" x="a/>b"><v>1</v></c></row>', id="slash-gt-in-attribute"),
