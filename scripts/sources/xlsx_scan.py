@@ -24,11 +24,10 @@ MAX_CELLS = 10_000_000  # ~450 MB for calamine's grid of an empty box; a 100k-ro
 MAX_DENSE_CELLS = 32 * 1024**2
 CHUNK = 8 * 1024 * 1024
 
-# Fast path: every cell tag of the chunk starts `<c r="`; one findall gives the column letters and row
-# digits of the cells that are not closed at once (`<c r="D9" s="1"/>` is formatting only; calamine
-# skips it, and dragged formatting must not count). calamine takes any number of letters, either case,
-# and any number of digits, so the pattern does too. A `>` or `/` inside an attribute value can only
-# make a cell count that should not: the box errs on the large side.
+# Fast path: every cell tag of the chunk starts `<c r="` plus a letter; the box is grown over the value
+# cells, the ones not closed at once (`<c r="D9" s="1"/>` is formatting only; calamine skips it, and
+# dragged formatting must not count). calamine takes any number of letters, either case, and any number
+# of digits, so the patterns do too.
 # The rest of a tag, possessive (no backtracking at each formatting-only cell): a quoted value may hold > or />.
 _ATTRS = rb"""[^>"']*+(?:(?:"[^"]*+"|'[^']*+')[^>"']*+)*+"""
 _CELL = re.compile(rb'<c r="([A-Za-z]+)(\d+)"' + _ATTRS + rb"(?<!/)>")  # without letters or digits calamine refuses it
@@ -243,8 +242,8 @@ def _without_markup(data: bytes, final: bool) -> tuple[bytes, bytes]:
 
 
 def _scan_chunk(data: bytes, scan: SheetScan, state: list[int]) -> None:
-    # Inside sheetData only cells start with "<c"; any other spelling (no r, r not first, a prefix) goes
-    # through the exact path.
+    # Inside sheetData only cells start with "<c"; any other spelling (no r, r not first, a prefix, an r
+    # with spaces or single quotes) goes through the exact path.
     last = data.rfind(b'<c r="')
     if last < 0 or _UNUSUAL.search(data) is not None or b":c" in data or _ODD_R.search(data) is not None:
         _scan_exact(data, scan, state)
@@ -270,9 +269,8 @@ def _grow_to_fit(data: bytes, scan: SheetScan) -> bool:
     A log written row after row has its columns in the box after the header row and its rows between
     the chunk's first and last value cells, so one regex search that finds nothing settles the chunk:
     the search checks each reference against the box in a lookahead that fails on its first
-    characters (about a third of the cost of the search by alternatives it replaced, a ninth of
-    reading every reference). False (the caller reads every reference) for references spelt
-    unusually, or when the box had to grow more than MAX_GROWS times.
+    characters. False (the caller reads the chunk tag by tag) for references spelt unusually, or when
+    the box had to grow more than MAX_GROWS times.
     """
     first = _CELL.search(data)
     if first is None:
