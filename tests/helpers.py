@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -90,3 +92,17 @@ def demo_two_books():
 
     config = load_config(DEMO_CONFIG)
     return replace(config, sources=tuple(s for s in config.sources if s.name in ("展厅", "客服")))
+
+
+def libreoffice_convert(source: Path, to: str, out: Path, timeout: int = 180) -> Path:
+    """``source`` saved by LibreOffice as ``to`` (ods, xls, pdf...) into ``out``, with a profile of its own
+    (tests run in parallel); the test is skipped where LibreOffice is not installed."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        import pytest  # noqa: PLC0415
+
+        pytest.skip("LibreOffice is not installed")
+    proc = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", to,
+                           "--outdir", str(out), str(source)], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return out / f"{source.stem}.{to.split(':')[0]}"

@@ -7,7 +7,6 @@ import datetime as dt
 import html
 import re
 import shutil
-import subprocess
 import zipfile
 from collections import Counter
 
@@ -18,7 +17,7 @@ from python_calamine import CalamineWorkbook
 from scripts.check import run_check
 from scripts.demo import DEMO_CONFIG, DEMO_NOW, write_demo
 from scripts.findings_book import NO_ASSIGNEE, cell_link, how_late, rule_words, sheet_title, write_findings_workbook
-from tests.helpers import SHANGHAI, demo_two_books
+from tests.helpers import SHANGHAI, demo_two_books, libreoffice_convert
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +133,7 @@ def test_formula_text_stays_text_and_no_temp_file_is_left(demo_result, tmp_path)
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_the_workbook_with_its_links(book, tmp_path):
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "ods",
-                    "--outdir", str(tmp_path), str(book)], check=True, capture_output=True, timeout=120)
-    ods = tmp_path / "问题清单.ods"
+    ods = libreoffice_convert(book, "ods", tmp_path)
     content = zipfile.ZipFile(ods).read("content.xml").decode("utf-8")
     assert 'table:name="张伟"' in content and 'table:name="汇总"' in content
     hrefs = [html.unescape(h) for h in re.findall(r'xlink:href="([^"]+)"', content)]

@@ -16,7 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from scripts.config import parse_config
 from scripts.jobs import run_job
-from tests.helpers import COMPLAINT_HEADERS, SHANGHAI, STAFF, complaint, write_xlsx
+from tests.helpers import COMPLAINT_HEADERS, SHANGHAI, STAFF, complaint, libreoffice_convert, write_xlsx
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 PDFTOTEXT = shutil.which("pdftotext")
@@ -64,10 +64,7 @@ def rendered(tmp_path_factory):
 
 
 def convert(out, src, to):
-    proc = subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", to,
-                           "--outdir", str(out), str(src)], capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    return out / f"{src.stem}.{to.split(':')[0]}"
+    return libreoffice_convert(src, to, out)
 
 
 def pages(pdf) -> list[str]:

@@ -12,7 +12,7 @@ from openpyxl.styles import PatternFill
 
 from scripts.errors import SourceError
 from scripts.sources.excel import read_workbook
-from tests.helpers import NOW, VISITOR_HEADERS, check_files, rules_at, visitor, write_xlsx
+from tests.helpers import NOW, VISITOR_HEADERS, check_files, libreoffice_convert, rules_at, visitor, write_xlsx
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -54,24 +54,13 @@ def test_a_table_off_a1_keeps_its_row_numbers_and_error_cells_in_every_format(tm
     wb.save(tmp_path / "offset.xlsx")
     path = tmp_path / "offset.xlsx"
     if suffix != "xlsx":
-        path = convert_with_libreoffice(path, suffix, tmp_path)
+        path = libreoffice_convert(path, suffix, tmp_path)
     rows = dict(rows_of(path, "来店登记"))
     assert sorted(rows) == [3, 4, 5, 6]
     assert rows[3][2:4] == ["登记时间", "客户姓名"]
     assert rows[6][3] == "陈先生"
     if suffix != "xlsx":  # openpyxl writes no cached value for the formula; LibreOffice computes it
         assert rows[6][4] == "#DIV/0!"
-
-
-def convert_with_libreoffice(path: Path, suffix: str, out: Path) -> Path:
-    import subprocess
-
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice is not installed")
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{out}/lo", "--convert-to", suffix,
-                    "--outdir", str(out), str(path)],
-                   check=True, capture_output=True, timeout=120)
-    return out / f"{path.stem}.{suffix}"
 
 
 def test_findings_name_the_excel_cell_when_the_table_starts_off_a1(tmp_path):

@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import IO
 
+from ..findings import column_letter
+
 MAX_CELLS = 10_000_000  # ~450 MB for calamine's grid of an empty box; a 100k-row log of 20 columns is 2M
 # A box past MAX_CELLS is still read when its cells fill at least half of it, up to this many cells
 # (1 GiB of calamine's grid): a log of a million rows and 14 columns is 14.7M cells, all of them there.
@@ -96,11 +98,8 @@ def column_number(letters: bytes | str) -> int:
 
 
 def column_letters(n: int) -> str:
-    text = ""
-    while n > 0:
-        n, rest = divmod(n - 1, 26)
-        text = chr(65 + rest) + text
-    return text
+    """1-based column number -> letters (0, an empty box, -> "")."""
+    return column_letter(n - 1) if n > 0 else ""
 
 
 def worksheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:

@@ -12,6 +12,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+from scripts.sources.xlsx_scan import column_letters  # noqa: E402
+
 CONTENT_TYPES = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
                  'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
                  'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>')
@@ -88,7 +91,7 @@ def cell(ref: str, value: str = "1") -> bytes:
 
 def rows_of_cells(rows: int, cols: int, chunk: int = 2000):
     """Pieces of sheetData for a full grid of numbers, written lazily (for the 2 GB sheet)."""
-    names = [_letters(c).encode() for c in range(1, cols + 1)]
+    names = [column_letters(c).encode() for c in range(1, cols + 1)]
     for start in range(1, rows + 1, chunk):
         yield b"".join(b'<row r="%d">' % r + b"".join(b'<c r="%s%d"><v>%d</v></c>' % (n, r, r) for n in names)
                        + b"</row>" for r in range(start, min(start + chunk, rows + 1)))
@@ -111,7 +114,7 @@ def make(out: Path, *, big: bool = True) -> dict[str, Path]:
     add("no_refs_wide", write_xlsx(out / "no_refs_wide.xlsx", {"S": b'<row r="1"><c><v>1</v></c></row><row r="1048576">'
                                                                + b"<c><v>1</v></c>" * 16384 + b"</row>"}))
     add("wide_sheet", write_xlsx(out / "wide.xlsx", {"S": [b'<row r="1">' + b"".join(
-        cell(f"{_letters(c)}1") for c in range(1, 16385)) + b"</row>"]}))
+        cell(f"{column_letters(c)}1") for c in range(1, 16385)) + b"</row>"]}))
     add("many_sheets", write_xlsx(out / "many_sheets.xlsx", {f"S{i}": b'<row r="1">' + cell("A1") + b"</row>"
                                                              for i in range(2000)}))
     deep = b"<is>" + b"<r>" * 50000 + b"<t>x</t>" + b"</r>" * 50000 + b"</is>"
@@ -212,13 +215,6 @@ def run_measured(command: list[str], cwd: Path, timeout: float = 120) -> tuple[i
             err_lines.append(line)
     return done.returncode, done.stdout, "\n".join(err_lines), seconds, peak
 
-
-def _letters(n: int) -> str:
-    text = ""
-    while n > 0:
-        n, rest = divmod(n - 1, 26)
-        text = chr(65 + rest) + text
-    return text
 
 
 def _rewrite(path: Path, member: str, change) -> None:
