@@ -313,7 +313,8 @@ def _read_source(source: SourceConfig, schemas: dict[str, TableSchema], now: dt.
 @dataclass(frozen=True)
 class Checked:
     """A table validated in a worker: each finding with the folded name an unknown_staff one is about (a
-    staff sheet of another book may know it), and every folded name in the table's staff columns."""
+    staff sheet of another book may know it), and, when the config lists no staff, every folded name in
+    the table's staff columns."""
 
     findings: list[tuple[Finding, str | None]]
     names: frozenset[str]
@@ -321,9 +322,11 @@ class Checked:
 
 def _checked(table: Table, rules: Rules) -> Checked:
     found = validate(table, rules)
-    fields = [spec.name for spec in table.schema.fields if spec.type == "staff" and spec.name in table.columns]
-    values = {record.get(name) for record in table.records for name in fields}
-    values.discard(None)
+    values: set = set()
+    if rules.staff is None:  # only a run without a staff list in the config reads a book again by these names
+        fields = [spec.name for spec in table.schema.fields if spec.type == "staff" and spec.name in table.columns]
+        values = {record.get(name) for record in table.records for name in fields}
+        values.discard(None)
     rows = {r.row: r for r in table.records} if any(f.rule == "unknown_staff" for f in found) else {}
     return Checked([(f, fold(str(rows[f.row].get(f.column))) if f.rule == "unknown_staff" else None) for f in found],
                    frozenset(fold(str(v)) for v in values))
