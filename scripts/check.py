@@ -158,7 +158,7 @@ def run_check(config: Config, now: dt.datetime, *, schemas: dict[str, TableSchem
     spans = []  # (source, overrides, first table index, table count) of each source a lean worker read
     with _pool(jobs if parallel else 1, (schemas, now, config, lean)) as pool:
         # Files are read, parsed and their deadlines found in worker processes; merged in the sources' order.
-        futures = _submit_in_batches(pool, jobs, pending) if pool else [None] * len(pending)
+        futures = _submit_in_batches(pool, jobs, pending, (schemas, now, config, lean)) if pool else [None] * len(pending)
         for (source, overrides), future in zip(pending, futures):
             report, found, skipped, deadlines, uncovered, validated = future() if future is not None else \
                 _read_source(source, schemas, now, overrides, config, opener, calendar)
@@ -238,7 +238,7 @@ BATCHES_PER_WORKER = 4  # few enough to save a round trip per file, enough to ev
 
 
 def _submit_in_batches(pool: ProcessPoolExecutor, jobs: int, pending: list[tuple[SourceConfig, Mapping[str, str]]],
-                       ) -> list[Callable[[], tuple] | None]:
+                       run: tuple) -> list[Callable[[], tuple] | None]:
     """The files handed to the workers a few at a time (200 small books: 8 round trips, not 200); for
     each source, a call giving its result (None for a Google source, read here)."""
     files = [i for i, (source, _) in enumerate(pending) if source.path is not None]
@@ -248,8 +248,30 @@ def _submit_in_batches(pool: ProcessPoolExecutor, jobs: int, pending: list[tuple
         batch = files[start:start + size]
         future = pool.submit(_read_batch_in_worker, [pending[i] for i in batch])
         for k, i in enumerate(batch):
-            out[i] = lambda future=future, k=k: future.result()[k]
+            out[i] = lambda future=future, k=k, i=i: _result(future, k, *pending[i], run)
     return out
+
+
+WORKER_STOPPED = "the process reading it stopped before it finished (out of memory, or killed)"
+
+
+def _result(future: Any, k: int, source: SourceConfig, overrides: Mapping[str, str], run: tuple) -> tuple:
+    """The ``k``-th result of a batch. A worker that died (killed, out of memory) takes every file still
+    pending with it: each is read again alone in a process of its own, and the one that stops that
+    process too is reported as unreadable, not the whole check."""
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+    try:
+        return future.result()[k]
+    except BrokenProcessPool:
+        pass
+    log.warning("a worker process stopped; reading %s again on its own", source.name)
+    try:
+        with _pool(2, run, workers=1) as alone:
+            return alone.submit(_read_in_worker, source, overrides).result()
+    except BrokenProcessPool:
+        report = SourceReport(source.name, str(source.path or ""), error=WORKER_STOPPED)
+        return report, [], [], [], set(), None
 
 
 def _read_batch_in_worker(batch: list[tuple[SourceConfig, Mapping[str, str]]]) -> list[tuple]:
@@ -270,8 +292,9 @@ def _read_in_worker(source: SourceConfig, overrides: Mapping[str, str]) -> tuple
 
 
 @contextlib.contextmanager
-def _pool(jobs: int, run: tuple = ()) -> Iterator[ProcessPoolExecutor | None]:
-    """Worker processes that each receive the run's schemas, moment and config once (not with every file)."""
+def _pool(jobs: int, run: tuple = (), workers: int | None = None) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes (``workers``, default ``jobs``) that each receive the run's schemas, moment and config
+    once (not with every file); none when ``jobs`` is 1."""
     if jobs <= 1:
         yield None
         return
@@ -280,7 +303,8 @@ def _pool(jobs: int, run: tuple = ()) -> Iterator[ProcessPoolExecutor | None]:
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)  # fork: nothing to re-import
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(run,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers or jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(run,)) as pool:
         yield pool
 
 

@@ -358,6 +358,7 @@ _ERROR_MSGIDS = (
     '{path} is a folder, not a workbook',
     '{part} declares a DTD or entities, which workbooks never do: refusing it',
     '{path}: not valid YAML at line {line}, column {column}: {problem}',
+    'the process reading it stopped before it finished (out of memory, or killed)',
 )
 
 

@@ -252,3 +252,41 @@ def test_workers_that_validate_find_what_one_process_finds(tmp_path, monkeypatch
     assert lean.findings == one.findings
     assert sorted(f.source for f in one.findings if f.rule == "unknown_staff") == unknown
     assert len(here) == read_again  # the workers' reads are in other processes; only a read again is here
+
+
+@pytest.mark.parametrize("dies_again", [True, False], ids=["book-kills-its-reader", "worker-killed-once"])
+def test_a_worker_killed_mid_run_costs_only_the_book_it_was_reading(tmp_path, monkeypatch, dies_again):
+    # The kernel's OOM killer (or anyone) can stop a worker: every file still pending in the pool fails
+    # with it. Each is read again alone; only a book that stops its own reader too is reported.
+    import os
+    import signal
+
+    from scripts import check
+    from scripts.config import config_for_files
+    from tests.helpers import write_xlsx
+
+    monkeypatch.setattr(check, "PARALLEL_MIN_BYTES", 0)
+    paths = []
+    for i, name in enumerate(["张伟", "王芳", "刘洋", "赵敏"]):
+        paths.append(write_xlsx(tmp_path / f"店{i}.xlsx", {"来店登记": [VISITOR_HEADERS, visitor(
+            登记时间=dt.datetime(2026, 11, 20, 10), 来访方式="来店", 客户姓名="陈先生", 联系电话=13800000000 + i,
+            信息来源="网络", 销售顾问=name)]}))
+    config = config_for_files(paths)
+    one = check.run_check(config, NOW)
+    main, marker = os.getpid(), tmp_path / "killed-once"
+    real = check._read_source
+
+    def reader(source, *args, **kwargs):
+        if os.getpid() != main and source.name == "店2.xlsx" and (dies_again or not marker.exists()):
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(check, "_read_source", reader)
+    result = check.run_check(config, NOW, jobs=2, keep_records=False)
+    errors = {s.name: s.error for s in result.sources}
+    if dies_again:
+        assert errors == {"店0.xlsx": None, "店1.xlsx": None, "店2.xlsx": check.WORKER_STOPPED, "店3.xlsx": None}
+        assert result.findings == [f for f in one.findings if f.source != "店2.xlsx"] and result.exit_code == 2
+    else:
+        assert set(errors.values()) == {None} and result.findings == one.findings
