@@ -616,3 +616,20 @@ def test_formatting_dragged_after_the_last_value_keeps_the_chunk_on_the_fast_pat
     monkeypatch.setattr(xlsx_scan, "_scan_exact", lambda data, *a: read_by_tag.append(len(data)) or real(data, *a))
     assert scan_sheet(io.BytesIO(HEAD + values + dragged + TAIL)).span == "A1:B300"
     assert max(read_by_tag) < 200
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(A1 + b'<row r="2"><c r="B2" x="' + b"a" * 5000 + b'"><v>1</v></c></row>', id="long-attribute"),
+    pytest.param(A1 + b"<!-- " + b"x" * 5000 + b" -->" + FAR, id="long-comment"),
+])
+def test_a_tag_or_comment_past_the_bound_is_refused_in_one_line_naming_the_sheet(tmp_path, monkeypatch, body):
+    # Tags and comments longer than a chunk are read on until they end, but not without bound: past
+    # MAX_TAG the sheet is refused, as one SourceError that names it (not a crash, not a silent skip).
+    from scripts.errors import SourceError
+
+    monkeypatch.setattr(xlsx_scan, "CHUNK", 512)
+    monkeypatch.setattr(xlsx_scan, "MAX_TAG", 2048)
+    path = write_xlsx(tmp_path / "long.xlsx", {"来店登记": body})
+    with pytest.raises(SourceError, match=r"sheet '来店登记' holds a (tag|comment) longer than 0 MB") as info:
+        read_workbook(path)
+    assert "\n" not in str(info.value)
